@@ -1,0 +1,177 @@
+/**
+ * The stack configuration: every knob, its default and its validation in one place.
+ *
+ * `parseConfig` is pure (raw values in, typed config or one `ConfigError` out) so it is tested
+ * directly; `loadConfig` reads the stack's configuration through the Pulumi runtime.
+ */
+import { isIP } from "node:net";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** The Pulumi project name, which is also the configuration namespace (`<namespace>:<key>`). */
+export const CONFIG_NAMESPACE = "posit-workbench-entra";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
+
+const uuid = (what: string) => z.string().regex(UUID, `expected ${what} as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`);
+
+const hostnameSchema = z
+    .string({ error: "required: the public DNS name users and Entra ID reach Workbench at, e.g. workbench.example.com" })
+    .superRefine((value, ctx) => {
+        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+            ctx.addIssue({ code: "custom", message: `expected a bare host name without a scheme (got "${value}"); the program adds https:// itself` });
+        } else if (/[/?#]/.test(value)) {
+            ctx.addIssue({ code: "custom", message: `expected a bare host name without a path (got "${value}")` });
+        } else if (/:\d*$/.test(value) && isIP(value) !== 6) {
+            ctx.addIssue({ code: "custom", message: `expected a bare host name without a port (got "${value}"); put the port in front of Workbench, on the proxy or load balancer` });
+        } else if (!isIP(value) && !DNS_NAME.test(value)) {
+            ctx.addIssue({ code: "custom", message: `expected a DNS name such as workbench.example.com (got "${value}")` });
+        }
+    });
+
+const hostSchema = z.strictObject(
+    {
+        /** SSH address of the Workbench server (may differ from the public hostname, e.g. a private IP). */
+        address: z.string({ error: "expected the SSH address of the Workbench server" }).min(1, "expected the SSH address of the Workbench server"),
+        /** SSH port. */
+        port: z.number({ error: "expected an SSH port number between 1 and 65535" }).int("expected an SSH port number between 1 and 65535").min(1, "expected an SSH port number between 1 and 65535").max(65535, "expected an SSH port number between 1 and 65535").default(22),
+        /** Login user; it needs passwordless sudo. */
+        user: z.string({ error: "expected the SSH login user (it needs passwordless sudo)" }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name").default("root"),
+        /** The host's public key in authorized_keys format (`ssh-keyscan -t ed25519 <host>`), pinned for every connection. */
+        hostKey: z.string().regex(HOST_KEY, 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)').optional(),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey` : "expected an object { address, port, user, hostKey }") },
+);
+
+const schema = z
+    .object({
+        hostname: hostnameSchema,
+        provisioning: z.enum(["jit", "scim"], { error: 'expected "jit" or "scim"' }).default("jit"),
+        entraMode: z.enum(["managed", "external"], { error: 'expected "managed" (this stack creates the Entra ID app) or "external" (the app exists; give tenantId, clientId and clientSecret)' }).default("managed"),
+        appDisplayName: z.string().min(1, "expected a non-empty display name").optional(),
+        assignedUsers: z.array(uuid("user object ids"), { error: "expected a list of user object ids" }).default([]),
+        assignedGroups: z.array(uuid("group object ids"), { error: "expected a list of group object ids" }).default([]),
+        assignedGroupNames: z.array(z.string().min(1), { error: "expected a list of security group display names" }).default([]),
+        adminConsent: z.boolean({ error: "expected true or false" }).default(false),
+        groupsClaim: z.enum(["ApplicationGroup", "SecurityGroup", "All", "None"], { error: 'expected "ApplicationGroup", "SecurityGroup", "All" or "None"' }).default("ApplicationGroup"),
+        secretRotationDays: z.number({ error: "expected a whole number of days between 1 and 730" }).int("expected a whole number of days between 1 and 730").min(1, "expected a whole number of days between 1 and 730").max(730, "expected a whole number of days between 1 and 730").default(180),
+        secretGraceDays: z.number({ error: "expected a whole number of days between 1 and 90" }).int("expected a whole number of days between 1 and 90").min(1, "expected a whole number of days between 1 and 90").max(90, "expected a whole number of days between 1 and 90").default(30),
+        tenantId: uuid("the directory (tenant) id").optional(),
+        clientId: uuid("the application (client) id").optional(),
+        usernameClaim: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "expected a claim name such as preferred_username or email").default("preferred_username"),
+        startUid: z.number({ error: "expected a whole number of at least 1000" }).int("expected a whole number of at least 1000").min(1000, "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)").optional(),
+        homeDirPath: z.string().regex(/^\/[^\s]*$/, 'expected an absolute path without spaces, e.g. "/home" or "/mnt/home"').optional(),
+        scimTokenDays: z.number({ error: "expected a whole number of days between 1 and 3650" }).int("expected a whole number of days between 1 and 3650").min(1, "expected a whole number of days between 1 and 3650").max(3650, "expected a whole number of days between 1 and 3650").default(365),
+        host: hostSchema,
+        allowUnpinnedHostKey: z.boolean({ error: "expected true or false" }).default(false),
+        hasSshPrivateKey: z.boolean(),
+        hasClientSecret: z.boolean(),
+    })
+    .superRefine((c, ctx) => {
+        if (c.provisioning === "scim" && isIP(c.hostname)) {
+            ctx.addIssue({ code: "custom", path: ["hostname"], message: "SCIM needs a DNS name: Entra ID only connects to https://<hostname>/scim/v2 with a publicly trusted certificate, which an IP address cannot have" });
+        }
+        if (!c.host.hostKey && !c.allowUnpinnedHostKey) {
+            ctx.addIssue({ code: "custom", path: ["host", "hostKey"], message: 'required: the host public key to pin ("ssh-keyscan -t ed25519 <host>"); set allowUnpinnedHostKey: true only if you accept any host key' });
+        }
+        if (!c.hasSshPrivateKey) {
+            ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required: the SSH private key (pulumi config set --secret sshPrivateKey < key)" });
+        }
+        const external = c.entraMode === "external";
+        for (const key of ["tenantId", "clientId"] as const) {
+            if (external && !c[key]) ctx.addIssue({ code: "custom", path: [key], message: `required when entraMode is "external"` });
+            if (!external && c[key]) ctx.addIssue({ code: "custom", path: [key], message: `only used when entraMode is "external"; in "managed" mode the stack creates the app and reads it` });
+        }
+        if (external && !c.hasClientSecret) {
+            ctx.addIssue({ code: "custom", path: ["clientSecret"], message: 'required when entraMode is "external" (pulumi config set --secret clientSecret)' });
+        }
+        if (!external && c.hasClientSecret) {
+            ctx.addIssue({ code: "custom", path: ["clientSecret"], message: 'only used when entraMode is "external"; in "managed" mode the stack creates and rotates the secret' });
+        }
+        if (external && (c.assignedUsers.length || c.assignedGroups.length || c.assignedGroupNames.length || c.adminConsent)) {
+            ctx.addIssue({ code: "custom", path: ["entraMode"], message: 'assignments and adminConsent need entraMode "managed"; with "external" the owner of the app manages them' });
+        }
+    });
+
+/** Keys a stack may set under the project namespace; anything else is reported as a typo. */
+export const CONFIG_KEYS = [...Object.keys(schema.shape).filter((k) => !k.startsWith("has")), "sshPrivateKey", "clientSecret"] as const;
+/** Keys whose values must stay secret. */
+export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "clientSecret"] as const;
+
+type Parsed = z.output<typeof schema>;
+
+/** Validated configuration with every default applied. Secrets are not part of it; see `loadConfig`. */
+export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasClientSecret" | "appDisplayName"> {
+    stack: string;
+    appDisplayName: string;
+    /** `https://<hostname>/openid/callback`, the redirect URI registered in Entra ID. */
+    redirectUri: string;
+    /** `https://<hostname>/scim/v2`, the tenant URL Entra ID provisions users to. */
+    scimBaseAddress: string;
+}
+
+/** One message per bad key, all of them at once. */
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`Invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Validates raw stack configuration (values already JSON-decoded) and applies defaults.
+ * Secret values are never passed in: only whether they are present.
+ */
+export function parseConfig(raw: Record<string, unknown>, stack: string, secretsPresent: { sshPrivateKey: boolean; clientSecret: boolean }): WorkbenchConfig {
+    const problems: string[] = [];
+    for (const key of Object.keys(raw)) {
+        if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+            problems.push(`${CONFIG_NAMESPACE}:${key}: unknown key; expected one of ${CONFIG_KEYS.join(", ")}`);
+        }
+    }
+    const input = Object.fromEntries(Object.entries(raw).filter(([k]) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)));
+    const result = schema.safeParse({ ...input, hasSshPrivateKey: secretsPresent.sshPrivateKey, hasClientSecret: secretsPresent.clientSecret });
+    if (!result.success) {
+        const seen = new Set<string>();
+        for (const issue of result.error.issues) {
+            const key = issue.path.join(".");
+            if (seen.has(key)) continue; // one message per key
+            seen.add(key);
+            problems.push(`${CONFIG_NAMESPACE}:${key}: ${issue.message}`);
+        }
+    }
+    if (problems.length || !result.success) throw new ConfigError(problems);
+    const { hasSshPrivateKey: _s, hasClientSecret: _c, ...parsed } = result.data;
+    return {
+        ...parsed,
+        stack,
+        appDisplayName: parsed.appDisplayName ?? `Posit Workbench (${stack})`,
+        redirectUri: `https://${parsed.hostname}/openid/callback`,
+        scimBaseAddress: `https://${parsed.hostname}/scim/v2`,
+    };
+}
+
+/** Decodes a raw config string the way `pulumi config set --path` / YAML store it. */
+function decode(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+/** Reads and validates the current stack's configuration; secrets come back as Pulumi secrets. */
+export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.Output<string>; clientSecret?: pulumi.Output<string> } {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decode(value);
+    }
+    const reader = new pulumi.Config(CONFIG_NAMESPACE);
+    const sshPrivateKey = reader.getSecret("sshPrivateKey");
+    const clientSecret = reader.getSecret("clientSecret");
+    const config = parseConfig(raw, pulumi.getStack(), { sshPrivateKey: sshPrivateKey !== undefined, clientSecret: clientSecret !== undefined });
+    return { config, sshPrivateKey: sshPrivateKey!, clientSecret };
+}

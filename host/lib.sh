@@ -1,0 +1,132 @@
+# shellcheck shell=bash
+# Shared helpers for the host steps. Every step script is run as
+#   sudo -n env WB_STEP=<step> WB_...=<value> bash -c '<lib.sh><step>.sh' <step> apply|remove
+# Secrets arrive on stdin only. Logs go to stderr; stdout carries the step's result.
+set -euo pipefail
+umask 077
+export LC_ALL=C
+
+WB_STATE_DIR=/var/lib/posit-workbench-entra
+WB_RESTART_PENDING="$WB_STATE_DIR/restart-pending"
+
+wb_log() { printf '%s: %s\n' "${WB_STEP:-host}" "$*" >&2; }
+wb_fail() { printf '%s: ERROR: %s\n' "${WB_STEP:-host}" "$*" >&2; exit 1; }
+
+wb_init_state() { mkdir -p "$WB_STATE_DIR/files"; chmod 0700 "$WB_STATE_DIR"; }
+
+# debian or rhel, from /etc/os-release.
+wb_os_family() {
+  local id="" id_like=""
+  # shellcheck disable=SC1091
+  [ -r /etc/os-release ] && { id=$(. /etc/os-release && echo "${ID:-}"); id_like=$(. /etc/os-release && echo "${ID_LIKE:-}"); }
+  case " $id $id_like " in
+    *" debian "*|*" ubuntu "*) echo debian ;;
+    *" rhel "*|*" centos "*|*" fedora "*|*" rocky "*|*" almalinux "*) echo rhel ;;
+    *) wb_fail "unsupported operating system (ID=$id ID_LIKE=$id_like); supported: Debian/Ubuntu and RHEL family" ;;
+  esac
+}
+
+wb_sha256() { if [ -e "$1" ]; then sha256sum "$1" | cut -d' ' -f1; else echo absent; fi; }
+
+# Where the original of a managed file and the hash of what we wrote are kept.
+wb_record() { printf '%s/files/%s' "$WB_STATE_DIR" "$(printf '%s' "$1" | tr '/' '%')"; }
+
+# Keeps the file as it was before this program first touched it (or notes it was absent).
+wb_remember_original() {
+  local record; record=$(wb_record "$1")
+  [ -e "$record.orig" ] || [ -e "$record.absent" ] && return 0
+  wb_init_state
+  if [ -e "$1" ]; then cp -p "$1" "$record.orig"; else : >"$record.absent"; fi
+}
+
+# wb_install PATH NEWFILE MODE OWNER: writes NEWFILE's content to PATH atomically when content,
+# mode or owner differ. Sets WB_CHANGED to yes or no.
+# shellcheck disable=SC2034 # WB_CHANGED is read by the step scripts
+wb_install() {
+  local path=$1 new=$2 mode=$3 owner=$4 tmp
+  WB_CHANGED=no
+  if [ -e "$path" ] && cmp -s "$new" "$path" \
+     && [ "$(stat -c '%a %U:%G' "$path")" = "${mode#0} $owner" ]; then
+    return 0
+  fi
+  wb_remember_original "$path"
+  tmp=$(mktemp "$path.wb-XXXXXX")
+  cat "$new" >"$tmp"
+  chmod "$mode" "$tmp"
+  chown "$owner" "$tmp"
+  mv -f "$tmp" "$path"
+  wb_sha256 "$path" >"$(wb_record "$path").written"
+  WB_CHANGED=yes
+}
+
+# wb_restore PATH: puts back the original when PATH is still what this program wrote.
+# Sets WB_RESTORED to yes (restored), none (never touched) or edited (changed by someone since:
+# the caller undoes only its own lines, then calls wb_forget).
+# shellcheck disable=SC2034 # WB_RESTORED is read by the step scripts
+wb_restore() {
+  local path=$1 record tmp; record=$(wb_record "$1")
+  if [ ! -e "$record.written" ]; then
+    WB_RESTORED=none
+  elif [ "$(wb_sha256 "$path")" != "$(cat "$record.written")" ]; then
+    WB_RESTORED=edited
+    return 0
+  elif [ -e "$record.absent" ]; then
+    rm -f "$path"
+    WB_RESTORED=yes
+  else
+    tmp=$(mktemp "$path.wb-XXXXXX")
+    cp -p "$record.orig" "$tmp"
+    mv -f "$tmp" "$path"
+    WB_RESTORED=yes
+  fi
+  wb_forget "$path"
+}
+
+# Drops the records for PATH (after a restore, or after undoing lines by hand).
+wb_forget() { local record; record=$(wb_record "$1"); rm -f "$record.orig" "$record.absent" "$record.written"; }
+
+# The original content of PATH as recorded (empty when it was absent).
+wb_original() { local record; record=$(wb_record "$1"); [ -e "$record.orig" ] && cat "$record.orig"; return 0; }
+
+wb_mark_restart() { wb_init_state; : >"$WB_RESTART_PENDING"; }
+
+wb_unit_exists() { systemctl list-unit-files "$1.service" 2>/dev/null | grep -q "^$1\.service"; }
+
+# Restarts Workbench in the order of Posit's guide when a step changed something it reads.
+wb_restart_if_pending() {
+  [ -e "$WB_RESTART_PENDING" ] || { wb_log "nothing Workbench reads changed; no restart"; echo "restart=skipped"; return 0; }
+  local launcher=0 out
+  wb_unit_exists rstudio-launcher && launcher=1
+  systemctl stop rstudio-server
+  [ "$launcher" = 0 ] || systemctl stop rstudio-launcher
+  [ "$launcher" = 0 ] || systemctl start rstudio-launcher
+  if ! out=$(systemctl start rstudio-server 2>&1); then
+    wb_fail "rstudio-server did not start: $out"
+  fi
+  rm -f "$WB_RESTART_PENDING"
+  echo "restart=done"
+}
+
+# The value of KEY in rserver.conf (last one wins), or DEFAULT.
+wb_rserver_option() {
+  local value
+  value=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" /etc/rstudio/rserver.conf 2>/dev/null | tail -n 1)
+  printf '%s' "${value:-$2}"
+}
+
+# Waits until Workbench answers its health check (or, without curl, until systemd says it is active).
+wb_wait_healthy() {
+  local port scheme=http address deadline=$((SECONDS + ${WB_HEALTH_TIMEOUT:-60}))
+  if [ "$(wb_rserver_option ssl-enabled 0)" = 1 ]; then scheme=https; port=$(wb_rserver_option www-port 443); else port=$(wb_rserver_option www-port 8787); fi
+  address=$(wb_rserver_option www-address 127.0.0.1)
+  case "$address" in 0.0.0.0|"::"|"") address=127.0.0.1 ;; esac
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if command -v curl >/dev/null 2>&1; then
+      if curl -fsSk --max-time 5 "$scheme://$address:$port/health-check" >/dev/null 2>&1; then echo "health=ok"; return 0; fi
+    elif systemctl is-active --quiet rstudio-server; then
+      wb_log "curl not installed: checked systemd state only"; echo "health=active"; return 0
+    fi
+    sleep 1
+  done
+  wb_fail "Workbench did not answer $scheme://$address:$port/health-check within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')"
+}

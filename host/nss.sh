@@ -1,0 +1,107 @@
+# shellcheck shell=bash
+# Adds Workbench's `pwb` NSS module to the passwd, group and shadow databases, before sss/sssd.
+#   Debian/Ubuntu: /etc/nsswitch.conf.
+#   RHEL family:   a custom authselect profile custom/pwb based on the current one (sssd or minimal).
+NSSWITCH=/etc/nsswitch.conf
+PROFILE_DIR=/etc/authselect/custom/pwb
+RHEL_RECORD="$WB_STATE_DIR/nss.rhel"
+
+# add_pwb FILE: prints FILE with pwb on the passwd, group and shadow lines (before sss or an
+# authselect {exclude ...} directive when present); other lines untouched.
+add_pwb() {
+  awk '
+    function has(pattern,   i) { for (i = 2; i <= NF; i++) if ($i ~ pattern) return i; return 0 }
+    $1 ~ /^(passwd|group|shadow):$/ {
+      seen[$1] = 1
+      if (has("^pwb$")) { print; next }
+      at = has("^sss(d)?$"); if (!at) at = has("^[{]exclude")
+      if (at) {
+        # Insert before the field at position `at`, keeping the original spacing.
+        line = $0; pos = 0
+        for (i = 1; i < at; i++) { pos += index(substr(line, pos + 1), $i) + length($i) - 1 }
+        rest = substr(line, pos + 1); sub(/^[ \t]+/, "", rest)
+        print substr(line, 1, pos) " pwb " rest
+      } else {
+        sub(/[ \t]+$/, ""); print $0 " pwb"
+      }
+      next
+    }
+    { print }
+    END { split("passwd: group: shadow:", dbs, " "); for (d in dbs) if (!(dbs[d] in seen)) print dbs[d] " files pwb" }
+  ' "$1"
+}
+
+require_module() {
+  [ -e "$1" ] || wb_fail "the Workbench NSS module $1 is missing: is Posit Workbench (with user provisioning) installed?"
+}
+
+apply_debian() {
+  require_module /usr/lib/x86_64-linux-gnu/libnss_pwb.so.2
+  local new; new=$(mktemp)
+  add_pwb "$NSSWITCH" >"$new"
+  wb_install "$NSSWITCH" "$new" 0644 root:root
+  [ "$WB_CHANGED" = no ] || wb_mark_restart
+  echo "nsswitch=$([ "$WB_CHANGED" = yes ] && echo changed || echo unchanged)"
+}
+
+remove_debian() {
+  wb_restore "$NSSWITCH"
+  if [ "$WB_RESTORED" = edited ]; then
+    local new; new=$(mktemp)
+    sed -E '/^(passwd|group|shadow):/ s/[[:space:]]+pwb([[:space:]]|$)/\1/' "$NSSWITCH" >"$new"
+    cat "$new" >"$NSSWITCH"
+    wb_forget "$NSSWITCH"
+  fi
+  [ "$WB_RESTORED" = none ] || wb_mark_restart
+  echo "nsswitch=$WB_RESTORED"
+}
+
+apply_rhel() {
+  require_module /usr/lib64/libnss_pwb.so.2
+  local current base changed=no
+  current=$(authselect current --raw 2>/dev/null || true)
+  wb_init_state
+  if [ ! -e "$RHEL_RECORD" ]; then
+    printf '%s\n' "$current" >"$RHEL_RECORD"
+  fi
+  if [ ! -d "$PROFILE_DIR" ]; then
+    case "$(head -n 1 "$RHEL_RECORD" | cut -d' ' -f1)" in sssd | */sssd) base=sssd ;; *) base=minimal ;; esac
+    authselect create-profile pwb "--base-on=$base" >&2
+    echo "created" >"$RHEL_RECORD.profile"
+    changed=yes
+  fi
+  local new; new=$(mktemp)
+  add_pwb "$PROFILE_DIR/nsswitch.conf" >"$new"
+  if ! cmp -s "$new" "$PROFILE_DIR/nsswitch.conf"; then
+    cat "$new" >"$PROFILE_DIR/nsswitch.conf"
+    changed=yes
+  fi
+  local features; features=$(cut -s -d' ' -f2- "$RHEL_RECORD" | head -n 1)
+  if [ "$changed" = yes ] || [ "$(echo "$current" | cut -d' ' -f1)" != custom/pwb ]; then
+    # shellcheck disable=SC2086 # features are separate words
+    authselect select custom/pwb $features with-mkhomedir --force >&2
+    authselect apply-changes >&2
+    changed=yes
+  fi
+  [ "$changed" = no ] || wb_mark_restart
+  echo "authselect=$changed"
+}
+
+remove_rhel() {
+  [ -e "$RHEL_RECORD" ] || { echo "authselect=none"; return 0; }
+  local original; original=$(head -n 1 "$RHEL_RECORD")
+  if [ -n "$original" ]; then
+    # shellcheck disable=SC2086 # profile and features are separate words
+    authselect select $original --force >&2
+    authselect apply-changes >&2
+  else
+    authselect opt-out >&2
+  fi
+  if [ -e "$RHEL_RECORD.profile" ]; then rm -rf "$PROFILE_DIR"; fi
+  rm -f "$RHEL_RECORD" "$RHEL_RECORD.profile"
+  wb_mark_restart
+  echo "authselect=restored"
+}
+
+apply() { "apply_$(wb_os_family)"; }
+remove() { "remove_$(wb_os_family)"; }

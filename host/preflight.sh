@@ -1,0 +1,20 @@
+# shellcheck shell=bash
+# Checks the host before anything is changed; on destroy (run last) restarts Workbench once if
+# restoring the other steps changed something it reads.
+apply() {
+  local family module
+  family=$(wb_os_family)
+  command -v rstudio-server >/dev/null 2>&1 || [ -x /usr/lib/rstudio-server/bin/rstudio-server ] \
+    || wb_fail "Posit Workbench is not installed (no rstudio-server command)"
+  [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
+  id rstudio-server >/dev/null 2>&1 || wb_fail "user rstudio-server does not exist: is Posit Workbench installed?"
+  command -v script >/dev/null 2>&1 || wb_fail "the 'script' command (util-linux) is needed to drive rstudio-server encrypt-password"
+  if [ "$family" = debian ]; then module=/usr/lib/x86_64-linux-gnu/libnss_pwb.so.2; else module=/usr/lib64/libnss_pwb.so.2; fi
+  [ -e "$module" ] || wb_fail "the Workbench NSS module $module is missing: user provisioning needs a Workbench release that ships it"
+  wb_init_state
+  echo "os-family=$family"
+}
+
+remove() {
+  wb_restart_if_pending
+}

@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Merges the managed keys into /etc/rstudio/rserver.conf, keeping every other line.
+#   WB_MANAGED_KEYS  every key this program may own, space separated (removed when not wanted)
+#   WB_SETTINGS      the wanted key=value lines, newline separated
+#   WB_STACK         the Pulumi stack, named in the managed block's header
+CONF=/etc/rstudio/rserver.conf
+HEADER="# Managed by posit-workbench-entra (Pulumi stack ${WB_STACK:-unknown}): change the stack config, not these lines."
+
+# filter_managed drop|only FILE: prints FILE without the managed keys and the managed block's
+# header (trailing blank lines dropped), or only the lines that set a managed key.
+filter_managed() {
+  awk -v mode="$1" -v keys="$WB_MANAGED_KEYS" '
+    BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) managed[k[i]] = 1 }
+    /^# Managed by posit-workbench-entra / { next }
+    {
+      line = $0; sub(/^[ \t]+/, "", line)
+      split(line, kv, "="); key = kv[1]; sub(/[ \t]+$/, "", key)
+      is_managed = line !~ /^#/ && index(line, "=") && (key in managed)
+      if (mode == "only" && is_managed) print
+      if (mode == "drop" && !is_managed) out[++count] = $0
+    }
+    END { while (count > 0 && out[count] ~ /^[ \t]*$/) count--; for (i = 1; i <= count; i++) print out[i] }
+  ' "$2"
+}
+
+apply() {
+  local new previous check
+  [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
+  new=$(mktemp); previous=$(mktemp -u)
+  [ -e "$CONF" ] && cp -p "$CONF" "$previous"
+  {
+    [ -e "$CONF" ] && filter_managed drop "$CONF" && echo
+    echo "$HEADER"
+    printf '%s\n' "$WB_SETTINGS"
+  } >"$new"
+  wb_install "$CONF" "$new" 0644 root:root
+  if [ "$WB_CHANGED" = no ]; then
+    echo "rserver.conf=unchanged"
+    return 0
+  fi
+  if ! check=$(rstudio-server test-config 2>&1); then
+    # Put the previous file back: Workbench keeps running on a configuration it accepts.
+    if [ -e "$previous" ]; then mv -f "$previous" "$CONF"; else rm -f "$CONF"; fi
+    wb_sha256 "$CONF" >"$(wb_record "$CONF").written"
+    wb_fail "rstudio-server test-config rejected the new rserver.conf, the previous file is back in place: $check"
+  fi
+  wb_mark_restart
+  echo "rserver.conf=changed"
+}
+
+remove() {
+  wb_restore "$CONF"
+  if [ "$WB_RESTORED" = edited ]; then
+    # Edited since: take out only the managed block and put back the original values of those keys.
+    local new; new=$(mktemp)
+    {
+      filter_managed drop "$CONF"
+      wb_original "$CONF" | filter_managed only -
+    } >"$new"
+    cat "$new" >"$CONF"
+    wb_forget "$CONF"
+    wb_log "rserver.conf was edited after this program wrote it: removed the managed keys only"
+  fi
+  [ "$WB_RESTORED" = none ] || wb_mark_restart
+  echo "rserver.conf=$WB_RESTORED"
+}

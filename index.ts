@@ -1,0 +1,79 @@
+import * as azuread from "@pulumi/azuread";
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./config";
+import { RotatingClientSecret } from "./components/clientSecret";
+import { EntraApplication } from "./components/entraApplication";
+import { ScimProvisioning } from "./components/scimProvisioning";
+import { WorkbenchHost } from "./components/workbenchHost";
+import { issuerFor, rserverSettings } from "./host/settings";
+
+const { config, sshPrivateKey, clientSecret: externalClientSecret } = loadConfig();
+const name = "workbench";
+
+// Entra ID: created and managed by this stack, or owned by another team ("external").
+const entra =
+    config.entraMode === "managed"
+        ? (() => {
+              const app = new EntraApplication(name, {
+                  displayName: config.appDisplayName,
+                  redirectUri: config.redirectUri,
+                  groupsClaim: config.groupsClaim,
+                  assignedUsers: config.assignedUsers,
+                  assignedGroups: config.assignedGroups,
+                  assignedGroupNames: config.assignedGroupNames,
+                  adminConsent: config.adminConsent,
+              });
+              const secret = new RotatingClientSecret(`${name}-client-secret`, {
+                  applicationId: app.applicationId,
+                  displayName: `Posit Workbench OIDC (${config.stack})`,
+                  rotationDays: config.secretRotationDays,
+                  graceDays: config.secretGraceDays,
+              });
+              return {
+                  tenantId: azuread.getClientConfigOutput().tenantId,
+                  clientId: app.clientId,
+                  clientSecret: secret.value,
+                  clientSecretEndDate: secret.endDate,
+                  servicePrincipal: app.servicePrincipal,
+              };
+          })()
+        : {
+              tenantId: pulumi.output(config.tenantId!),
+              clientId: pulumi.output(config.clientId!),
+              clientSecret: externalClientSecret!,
+              clientSecretEndDate: undefined,
+              servicePrincipal: undefined,
+          };
+
+const host = new WorkbenchHost(name, {
+    target: config.host,
+    privateKey: sshPrivateKey,
+    stack: config.stack,
+    clientId: entra.clientId,
+    clientSecret: entra.clientSecret,
+    settings: entra.tenantId.apply((tenantId) => rserverSettings(config, tenantId)),
+    scimTokenDays: config.provisioning === "scim" ? config.scimTokenDays : undefined,
+});
+
+const scim =
+    host.scimToken && entra.servicePrincipal
+        ? new ScimProvisioning(`${name}-scim`, { servicePrincipalId: entra.servicePrincipal.id, baseAddress: config.scimBaseAddress, token: host.scimToken })
+        : undefined;
+
+export const clientId = entra.clientId;
+export const tenantId = entra.tenantId;
+export const issuer = entra.tenantId.apply(issuerFor);
+export const redirectUri = config.redirectUri;
+export const enterpriseAppObjectId = entra.servicePrincipal?.objectId ?? "managed outside this stack";
+export const clientSecretEndDate = entra.clientSecretEndDate ?? "managed outside this stack";
+export const provisioningMode = config.provisioning;
+export const scimBaseAddress = config.provisioning === "scim" ? config.scimBaseAddress : "not used (JIT provisioning)";
+export const scimStatus =
+    config.provisioning === "jit"
+        ? "not used (JIT provisioning)"
+        : scim
+          ? scim.jobId.apply((id) => `synchronization job ${id} enabled, tenant URL ${config.scimBaseAddress}`)
+          : `token generated on the host; give Entra ID the scimToken output and the tenant URL ${config.scimBaseAddress}`;
+/** Only when another team owns the Entra app: they need the token to set up provisioning. */
+export const scimToken = scim ? undefined : host.scimToken;
+export const hostOsFamily = host.osFamily;

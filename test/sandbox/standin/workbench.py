@@ -1,0 +1,262 @@
+"""Stand-in for `rstudio-server` (admin command) and `rserver` (the server), from Posit's docs.
+
+Encryption follows rstudio/rskey workbench/workbench.go, the open source drop-in replacement for
+`rstudio-server encrypt-password`.
+"""
+import base64
+import getpass
+import hashlib
+import http.server
+import json
+import os
+import re
+import secrets
+import socket
+import sys
+import time
+import zlib
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+import services
+
+CONF = "/etc/rstudio/rserver.conf"
+REFUSE_START = "/etc/rstudio/.standin-refuse-start"
+OPTIONS = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rserver-options.txt")
+KEY_FILES = ("/etc/rstudio/secure-cookie-key", "/var/lib/rstudio-server/secure-cookie-key")
+TOKENS = "/var/lib/rstudio-server/standin-tokens.json"
+VERSION = "2024.12.1+563.pro5 Workbench (Kousa Dogwood) (stand-in)"
+BOOLEANS = ("1", "0", "true", "false", "yes", "no", "on", "off")
+KEY_XOR = bytes([223, 99, 111, 160, 122, 212, 223, 105, 37, 190])
+HEALTH = "active-sessions: 0\nidle-seconds: 0\ncpu-percent: 0.0\nmemory-percent: 0.0\n" \
+         "swap-percent: 0.0\nload-average: 0.0\n"
+
+
+def read_conf():
+    """Returns ({option: value}, None) or (None, error) the way rserver's option parser would."""
+    if os.path.exists(REFUSE_START):
+        return None, "standin: configured to refuse start"
+    with open(OPTIONS, encoding="utf-8") as f:
+        types = dict(line.split() for line in f if line.strip() and not line.startswith("#"))
+    conf = {}
+    try:
+        with open(CONF, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_-]+)\s*=\s*(.*)", text)
+        if not match:
+            return None, f"{CONF}:{number}: invalid line '{line}'"
+        key, value = match.groups()
+        if key not in types:
+            return None, f"unrecognised option '{key}'"
+        if key in conf:
+            return None, f"option '{key}' cannot be specified more than once"
+        kind = types[key]
+        if (kind == "bool" and value.lower() not in BOOLEANS) or (kind == "int" and not value.isdigit()):
+            return None, f"the argument ('{value}') for option '{key}' is invalid"
+        conf[key] = value
+    return conf, None
+
+
+def test_config():
+    """Returns None when rserver would accept its configuration, else the error message."""
+    return read_conf()[1]
+
+
+def www_port(conf):
+    return int(conf.get("www-port", "8787"))
+
+
+def wait_until_listening(proc):
+    port = www_port(read_conf()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"rserver exited with status {proc.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return None
+        except OSError:
+            time.sleep(0.05)
+    return f"rserver did not listen on port {port}"
+
+
+class HealthHandler(http.server.BaseHTTPRequestHandler):
+    health_check_enabled = False
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        if self.path == "/health-check" and self.health_check_enabled:
+            body = HEALTH.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_error(404)
+
+
+def rserver(args):
+    """The server: only /health-check (when server-health-check-enabled=1), always on 127.0.0.1."""
+    conf, error = read_conf()
+    if error:
+        print(error, file=sys.stderr)
+        return 1
+    if "--test-config" in args:
+        return 0
+    HealthHandler.health_check_enabled = conf.get("server-health-check-enabled", "0").lower() in ("1", "true", "yes", "on")
+    http.server.HTTPServer(("127.0.0.1", www_port(conf)), HealthHandler).serve_forever()
+    return 0
+
+
+def key_file(conf):
+    if conf.get("secure-cookie-key-file"):
+        return conf["secure-cookie-key-file"]
+    return next((path for path in KEY_FILES if os.path.exists(path)), KEY_FILES[-1])
+
+
+def encrypt(secret, key_bytes):
+    """rskey's Workbench format: CRC32HEX + base64 without padding (IV field || ciphertext) + CRC32HEX."""
+    crc = f"{zlib.crc32(key_bytes):08X}"
+    rotated = bytes(b ^ KEY_XOR[i % len(KEY_XOR)] for i, b in enumerate(key_bytes))
+    iv_field = os.urandom(32)  # rstudio-server writes a 32-byte IV; AES-128-CBC uses the first 16
+    padder = padding.PKCS7(128).padder()
+    plain = padder.update(secret.encode()) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(rotated[:16]), modes.CBC(iv_field[:16])).encryptor()
+    body = base64.b64encode(iv_field + encryptor.update(plain) + encryptor.finalize()).decode().rstrip("=")
+    return crc + body + crc
+
+
+def encrypt_password():
+    if not os.isatty(0):
+        print("encrypt-password requires a terminal", file=sys.stderr)
+        return 1
+    conf, error = read_conf()
+    if error:
+        print(error, file=sys.stderr)
+        return 1
+    path = key_file(conf)
+    try:
+        with open(path, "rb") as f:
+            key_bytes = f.read()
+    except OSError as e:
+        print(f"Unable to read secure cookie key {path}: {e.strerror}", file=sys.stderr)
+        return 1
+    if len(key_bytes) < 32:
+        print(f"Secure cookie key {path} is shorter than 32 bytes", file=sys.stderr)
+        return 1
+    first = getpass.getpass("Enter password: ")
+    if getpass.getpass("Confirm password: ") != first:
+        print("Passwords do not match", file=sys.stderr)
+        return 1
+    print(encrypt(first, key_bytes))
+    return 0
+
+
+def load_tokens():
+    try:
+        with open(TOKENS, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def save_tokens(tokens):
+    fd = os.open(TOKENS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(tokens, f)
+
+
+def user_service(args):
+    """user-service generate-token NAME [--duration DAYS|--no-expiry] | list-tokens | revoke-token NAME|--all"""
+    if os.geteuid() != 0:
+        print("user-service must be run as root", file=sys.stderr)
+        return 1
+    tokens = load_tokens()
+    verb, rest = (args[0], args[1:]) if args else ("", [])
+    names, flags, days = [], set(), 365
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--duration" and rest:
+            days = int(rest.pop(0))
+        elif arg.startswith("--"):
+            flags.add(arg)
+        else:
+            names.append(arg)
+    if verb == "generate-token" and len(names) == 1:
+        name = names[0]
+        if name in tokens:
+            print(f"A token named '{name}' already exists", file=sys.stderr)
+            return 1
+        expiry = None if "--no-expiry" in flags else time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86400))
+        token = secrets.token_urlsafe(32)
+        tokens[name] = {"sha256": hashlib.sha256(token.encode()).hexdigest(), "expires": expiry}
+        save_tokens(tokens)
+        print(token)
+        return 0
+    if verb == "list-tokens":
+        for name, entry in tokens.items():
+            print(f"{name}\texpires {entry['expires'] or 'never'}")
+        return 0
+    if verb == "revoke-token" and (names or "--all" in flags):
+        if "--all" in flags:
+            tokens = {}
+        elif names[0] in tokens:
+            del tokens[names[0]]
+        else:
+            print(f"No token named '{names[0]}'", file=sys.stderr)
+            return 1
+        save_tokens(tokens)
+        return 0
+    print(user_service.__doc__, file=sys.stderr)
+    return 1
+
+
+def service(verb):
+    """start|stop|restart|status; start and restart validate the configuration first."""
+    if verb == "status":
+        pid = services.pid_of("rstudio-server")
+        print(f"rstudio-server is running (pid {pid})" if pid else "rstudio-server is stopped")
+        return 0 if pid else 3
+    error = test_config() if verb != "stop" else None
+    if not error and verb != "start":
+        services.stop("rstudio-server")
+    if not error and verb != "stop":
+        error = services.start("rstudio-server")
+    if error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(name, args):
+    if name == "rserver":
+        return rserver(args)
+    command = args[0] if args else ""
+    if command in ("start", "stop", "restart", "status"):
+        return service(command)
+    if command == "test-config":
+        error = test_config()
+        if error:
+            print(error, file=sys.stderr)
+            return 1
+        return 0
+    if command == "encrypt-password":
+        return encrypt_password()
+    if command == "user-service":
+        return user_service(args[1:])
+    if command == "list-users":
+        print("User Name\tStatus\tLast Sign In\tAdmin")
+        return 0
+    if command == "version":
+        print(VERSION)
+        return 0
+    print(f"Usage: rstudio-server {{start|stop|restart|status|test-config|encrypt-password|"
+          f"user-service|list-users|version}} (stand-in, unknown command '{command}')", file=sys.stderr)
+    return 1

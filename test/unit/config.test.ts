@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../config";
+import { baseConfig, HOST_KEY } from "./program";
+
+const present = { sshPrivateKey: true, clientSecret: false };
+const parse = (overrides: Record<string, unknown>, secrets = present) => {
+    const { sshPrivateKey: _ignored, ...raw } = { ...baseConfig(), ...overrides };
+    return parseConfig(raw, "prod", secrets);
+};
+/** The problems reported for a config; exactly one is expected per bad key. */
+const problems = (overrides: Record<string, unknown>, secrets = present): string[] => {
+    try {
+        parse(overrides, secrets);
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).problems;
+    }
+    throw new Error("config was accepted");
+};
+
+describe("parseConfig", () => {
+    it("applies every default", () => {
+        const c = parse({});
+        expect(c).toMatchObject({
+            provisioning: "jit",
+            entraMode: "managed",
+            appDisplayName: "Posit Workbench (prod)",
+            groupsClaim: "ApplicationGroup",
+            secretRotationDays: 180,
+            secretGraceDays: 30,
+            usernameClaim: "preferred_username",
+            scimTokenDays: 365,
+            adminConsent: false,
+            assignedGroupNames: [],
+            allowUnpinnedHostKey: false,
+            redirectUri: "https://workbench.example.com/openid/callback",
+            scimBaseAddress: "https://workbench.example.com/scim/v2",
+        });
+        expect(c.host).toEqual({ address: "10.0.0.5", port: 22, user: "azureuser", hostKey: HOST_KEY });
+        expect(c.startUid).toBeUndefined();
+        expect(c.homeDirPath).toBeUndefined();
+    });
+
+    const bad: Array<[string, Record<string, unknown>, string, RegExp]> = [
+        ["missing hostname", { hostname: undefined }, "hostname", /required: the public DNS name/],
+        ["hostname with a scheme", { hostname: "https://workbench.example.com" }, "hostname", /without a scheme/],
+        ["hostname with a port", { hostname: "workbench.example.com:8787" }, "hostname", /without a port/],
+        ["hostname with a path", { hostname: "workbench.example.com/rstudio" }, "hostname", /without a path/],
+        ["unknown provisioning mode", { provisioning: "ldap" }, "provisioning", /expected "jit" or "scim"/],
+        ["user object id not a UUID", { assignedUsers: ["alice@example.com"] }, "assignedUsers.0", /UUID/],
+        ["group object id not a UUID", { assignedGroups: ["not-a-uuid"] }, "assignedGroups.0", /UUID/],
+        ["start uid below 1000", { startUid: 999 }, "startUid", /at least 1000/],
+        ["relative home directory path", { homeDirPath: "home/users" }, "homeDirPath", /absolute path/],
+        ["rotation days out of range", { secretRotationDays: 1000 }, "secretRotationDays", /between 1 and 730/],
+        ["rotation days zero", { secretRotationDays: 0 }, "secretRotationDays", /between 1 and 730/],
+        ["SSH port out of range", { host: { address: "10.0.0.5", port: 70000, user: "u", hostKey: HOST_KEY } }, "host.port", /between 1 and 65535/],
+        ["SCIM with an IP address", { provisioning: "scim", hostname: "20.30.40.50" }, "hostname", /SCIM needs a DNS name/],
+        ["host key missing", { host: { address: "10.0.0.5", user: "u" } }, "host.hostKey", /host public key to pin/],
+        ["host key malformed", { host: { address: "10.0.0.5", user: "u", hostKey: "AAAAC3Nz" } }, "host.hostKey", /authorized_keys format/],
+        ["a typo in a key", { hostnmae: "x" }, "hostnmae", /unknown key/],
+        ["external mode without client id", { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", assignedUsers: [], assignedGroups: [] }, "clientId", /required when entraMode is "external"/],
+    ];
+    for (const [what, overrides, key, message] of bad) {
+        it(`rejects ${what} with one message naming ${key}`, () => {
+            const found = problems(overrides, what.startsWith("external") ? { sshPrivateKey: true, clientSecret: true } : present);
+            const forKey = found.filter((p) => p.startsWith(`posit-workbench-entra:${key}:`));
+            expect(forKey, found.join("\n")).toHaveLength(1);
+            expect(forKey[0]).toMatch(message);
+        });
+    }
+
+    it("rejects a missing SSH private key", () => {
+        expect(problems({}, { sshPrivateKey: false, clientSecret: false })).toEqual([expect.stringMatching(/^posit-workbench-entra:sshPrivateKey: required/)]);
+    });
+
+    it("accepts an unpinned host only when the stack opts out explicitly", () => {
+        const c = parse({ host: { address: "10.0.0.5", user: "u" }, allowUnpinnedHostKey: true });
+        expect(c.host.hostKey).toBeUndefined();
+    });
+
+    it("reports every bad key at once, one line each", () => {
+        const found = problems({ hostname: "http://x", startUid: 5, provisioning: "both" });
+        expect(found).toHaveLength(3);
+        expect(found.map((p) => p.split(":")[1])).toEqual(expect.arrayContaining(["hostname", "startUid", "provisioning"]));
+    });
+
+    it("accepts external mode with tenant, client id and secret", () => {
+        const c = parse(
+            { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", assignedUsers: [], assignedGroups: [] },
+            { sshPrivateKey: true, clientSecret: true },
+        );
+        expect(c.entraMode).toBe("external");
+    });
+
+    it("never echoes a secret value in its messages", () => {
+        const e = (() => {
+            try {
+                parseConfig({ ...baseConfig(), hostname: "https://x" }, "prod", present);
+            } catch (err) {
+                return err as Error;
+            }
+        })();
+        expect(e?.message).toMatch(/hostname/);
+        expect(e?.message).not.toMatch(/PRIVATE KEY/);
+    });
+});
