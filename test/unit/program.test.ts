@@ -1,0 +1,216 @@
+import { describe, expect, it } from "vitest";
+import { NON_GALLERY_TEMPLATE_ID, GRAPH_DELEGATED_SCOPES, MICROSOFT_GRAPH_APP_ID } from "../../components/entraApplication";
+import {
+    baseConfig,
+    byType,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    commandNamed,
+    HOST_KEY,
+    isSecretValue,
+    reveal,
+    runProgram,
+    SCIM_TOKEN,
+    SSH_PRIVATE_KEY,
+    TENANT_ID,
+    USER_ROLE_ID,
+} from "./program";
+
+const HOST_STEPS = ["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"];
+
+describe("the program in managed mode (JIT)", async () => {
+    const { resources, exports, secretExports } = await runProgram(baseConfig());
+
+    it("creates the enterprise app from the non-gallery template with its redirect URI and scopes", () => {
+        const [app] = byType(resources, "azuread:index/application:Application");
+        expect(app.inputs.templateId).toBe(NON_GALLERY_TEMPLATE_ID);
+        expect(app.inputs.web.redirectUris).toEqual(["https://workbench.example.com/openid/callback"]);
+        expect(app.inputs.featureTags).toEqual([{ enterprise: true, customSingleSignOn: true }]);
+        expect(app.inputs.groupMembershipClaims).toEqual(["ApplicationGroup"]);
+        expect(app.inputs.appRoles).toBeUndefined();
+        const [graph] = app.inputs.requiredResourceAccesses;
+        expect(graph.resourceAppId).toBe(MICROSOFT_GRAPH_APP_ID);
+        expect(graph.resourceAccesses.map((a: { id: string }) => a.id).sort()).toEqual(Object.values(GRAPH_DELEGATED_SCOPES).sort());
+        expect(graph.resourceAccesses.every((a: { type: string }) => a.type === "Scope")).toBe(true);
+    });
+
+    it("requires assignment on the service principal, adopting the one the template created", () => {
+        const [sp] = byType(resources, "azuread:index/servicePrincipal:ServicePrincipal");
+        expect(sp.inputs).toMatchObject({ clientId: CLIENT_ID, useExisting: true, appRoleAssignmentRequired: true });
+    });
+
+    it("assigns users and groups the template's User role on the service principal's object id", () => {
+        const assignments = byType(resources, "azuread:index/appRoleAssignment:AppRoleAssignment");
+        expect(assignments).toHaveLength(2);
+        for (const a of assignments) {
+            expect(a.inputs.appRoleId).toBe(USER_ROLE_ID);
+            expect(a.inputs.resourceObjectId).toBe("sp-object-id");
+        }
+        expect(assignments.map((a) => a.inputs.principalObjectId).sort()).toEqual([...(baseConfig().assignedUsers as string[]), ...(baseConfig().assignedGroups as string[])].sort());
+    });
+
+    it("gives the client secret an end date after its rotation and ties it to the rotation", () => {
+        const [password] = byType(resources, "azuread:index/applicationPassword:ApplicationPassword");
+        expect(password.inputs.applicationId).toBe("/applications/app-object-id");
+        expect(password.inputs.endDate).toBe("2027-06-27T10:00:00Z");
+        expect(password.inputs.rotateWhenChanged).toEqual({ rotation: "workbench-client-secret-rotation-id" });
+        const [rotation] = byType(resources, "time:index/rotating:Rotating");
+        expect(rotation.inputs.rotationDays).toBe(180);
+    });
+
+    it("creates no SCIM resources and no consent grant unless asked", () => {
+        expect(byType(resources, "azuread:index/synchronizationSecret:SynchronizationSecret")).toHaveLength(0);
+        expect(byType(resources, "azuread:index/synchronizationJob:SynchronizationJob")).toHaveLength(0);
+        expect(byType(resources, "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant")).toHaveLength(0);
+        expect(resources.some((r) => r.name === "workbench-scim-token")).toBe(false);
+    });
+
+    it("runs every host step over a pinned SSH connection", () => {
+        for (const step of HOST_STEPS) {
+            const cmd = commandNamed(resources, step);
+            const connection = reveal(cmd.inputs.connection);
+            expect(isSecretValue(cmd.inputs.connection), step).toBe(true);
+            expect(connection).toMatchObject({ host: "10.0.0.5", port: 22, user: "azureuser", hostKey: HOST_KEY });
+            expect(cmd.inputs.triggers).toEqual(["10.0.0.5:22"]);
+            expect(cmd.inputs.create).toMatch(new RegExp(`^(sudo -n true .*; )?sudo -n env WB_STEP='${step}' `));
+            expect(cmd.inputs.delete).toMatch(new RegExp(`bash -c '.*' ${step} remove$`, "s"));
+        }
+    });
+
+    it("sends the client secret on stdin only, as a secret", () => {
+        const cmd = commandNamed(resources, "client-secret");
+        expect(isSecretValue(cmd.inputs.stdin)).toBe(true);
+        expect(reveal(cmd.inputs.stdin)).toBe(`${CLIENT_SECRET}\n`);
+        expect(cmd.inputs.create).toContain(`WB_CLIENT_ID='${CLIENT_ID}'`);
+    });
+
+    it("writes the issuer, username claim and JIT keys into rserver.conf", () => {
+        const create: string = commandNamed(resources, "rserver-conf").inputs.create;
+        const settings = /WB_SETTINGS='([^']*)'/.exec(create)?.[1].split("\n");
+        expect(settings).toEqual([
+            "auth-openid=1",
+            `auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`,
+            "auth-openid-username-claim=preferred_username",
+            "user-provisioning-enabled=1",
+            "user-provisioning-register-on-first-login=1",
+            "auth-pam-sessions-enabled=1",
+            "server-health-check-enabled=1",
+        ]);
+    });
+
+    it("keeps secrets out of every command string and every plain value", () => {
+        const plain = JSON.stringify(resources.map((r) => Object.fromEntries(Object.entries(r.inputs).filter(([, v]) => !isSecretValue(v)))));
+        for (const secret of [CLIENT_SECRET, SSH_PRIVATE_KEY, "unit-test-private-key"]) expect(plain).not.toContain(secret);
+        for (const cmd of byType(resources, "command:remote:Command")) {
+            expect(`${cmd.inputs.create}${cmd.inputs.delete}`).not.toContain(CLIENT_SECRET);
+        }
+    });
+
+    it("exports what a person needs, and nothing secret in the clear", () => {
+        expect(exports).toMatchObject({
+            clientId: CLIENT_ID,
+            tenantId: TENANT_ID,
+            issuer: `https://login.microsoftonline.com/${TENANT_ID}/v2.0`,
+            redirectUri: "https://workbench.example.com/openid/callback",
+            enterpriseAppObjectId: "sp-object-id",
+            provisioningMode: "jit",
+            scimStatus: "not used (JIT provisioning)",
+            hostOsFamily: "debian",
+        });
+        expect(exports.scimToken).toBeUndefined();
+        const all = JSON.stringify(exports);
+        expect(all).not.toContain(CLIENT_SECRET);
+        expect(Object.values(secretExports).some(Boolean)).toBe(false);
+    });
+});
+
+describe("the program in SCIM mode", async () => {
+    const { resources, exports } = await runProgram({ ...baseConfig(), provisioning: "scim", startUid: 10000, homeDirPath: "/mnt/home" });
+
+    it("generates the token on the host with its output kept secret and unlogged", () => {
+        const token = commandNamed(resources, "scim-token");
+        expect(token.inputs.logging).toBe("none");
+        expect(token.inputs.create).toContain("WB_TOKEN_NAME='Entra ID User Provisioning Token (pulumi prod)'");
+        expect(token.inputs.create).toContain("WB_TOKEN_DAYS='365'");
+    });
+
+    it("gives Entra ID the tenant URL and the token as synchronization secret, then enables the scim job", () => {
+        const [secret] = byType(resources, "azuread:index/synchronizationSecret:SynchronizationSecret");
+        expect(secret.inputs.servicePrincipalId).toBe("/servicePrincipals/sp-object-id");
+        expect(isSecretValue(secret.inputs.credentials)).toBe(true);
+        expect(reveal(secret.inputs.credentials)).toEqual([
+            { key: "BaseAddress", value: "https://workbench.example.com/scim/v2" },
+            { key: "SecretToken", value: SCIM_TOKEN },
+            { key: "SyncAll", value: "false" },
+        ]);
+        const [job] = byType(resources, "azuread:index/synchronizationJob:SynchronizationJob");
+        expect(job.inputs).toMatchObject({ servicePrincipalId: "/servicePrincipals/sp-object-id", templateId: "scim", enabled: true });
+    });
+
+    it("writes the SCIM keys: no register-on-first-login, start uid and home path", () => {
+        const create: string = commandNamed(resources, "rserver-conf").inputs.create;
+        const settings = /WB_SETTINGS='([^']*)'/.exec(create)?.[1].split("\n") ?? [];
+        expect(settings).not.toContain("user-provisioning-register-on-first-login=1");
+        expect(settings).toEqual(expect.arrayContaining(["user-provisioning-start-uid=10000", "user-homedir-path=/mnt/home"]));
+        expect(create).toContain("user-provisioning-register-on-first-login"); // still managed, so it is removed
+    });
+
+    it("reports the job and does not export the token", () => {
+        expect(exports.scimStatus).toBe("synchronization job workbench-scim-id enabled, tenant URL https://workbench.example.com/scim/v2");
+        expect(exports.scimToken).toBeUndefined();
+        expect(JSON.stringify(exports)).not.toContain(SCIM_TOKEN);
+    });
+});
+
+describe("the program with admin consent and group names", async () => {
+    const { resources } = await runProgram({ ...baseConfig(), adminConsent: true, assignedGroupNames: ["Workbench Users"] });
+
+    it("grants consent for the Graph scopes on Graph's service principal", () => {
+        const [grant] = byType(resources, "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant");
+        expect(grant.inputs).toMatchObject({ servicePrincipalObjectId: "sp-object-id", resourceServicePrincipalObjectId: "graph-sp-object-id" });
+        expect(grant.inputs.claimValues.sort()).toEqual(Object.keys(GRAPH_DELEGATED_SCOPES).sort());
+    });
+
+    it("assigns a group found by its display name", () => {
+        const assignment = resources.find((r) => r.name === "workbench-group-workbench-users");
+        expect(assignment?.inputs.principalObjectId).toBe("group-object-id-of-Workbench Users");
+    });
+});
+
+describe("the program in external (host-only) mode", async () => {
+    const external = {
+        ...baseConfig(),
+        assignedUsers: [],
+        assignedGroups: [],
+        entraMode: "external",
+        tenantId: TENANT_ID,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        provisioning: "scim",
+    };
+    const { resources, exports, secretExports } = await runProgram(external);
+
+    it("creates no Entra ID resources", () => {
+        expect(resources.filter((r) => r.type.startsWith("azuread:") || r.type.startsWith("time:"))).toEqual([]);
+    });
+
+    it("configures the host with the configured client id and secret", () => {
+        const cmd = commandNamed(resources, "client-secret");
+        expect(cmd.inputs.create).toContain(`WB_CLIENT_ID='${CLIENT_ID}'`);
+        expect(reveal(cmd.inputs.stdin)).toBe(`${CLIENT_SECRET}\n`);
+        expect(isSecretValue(cmd.inputs.stdin)).toBe(true);
+    });
+
+    it("exports the SCIM token for the app's owners, as a secret", () => {
+        expect(exports.scimToken).toBe(SCIM_TOKEN);
+        expect(secretExports.scimToken).toBe(true);
+        expect(exports.enterpriseAppObjectId).toBe("managed outside this stack");
+    });
+});
+
+describe("bad input", () => {
+    it("fails before any resource is registered, naming the key", async () => {
+        const attempt = runProgram({ ...baseConfig(), hostname: "https://workbench.example.com/" }, { preview: true });
+        await expect(attempt).rejects.toThrow(/posit-workbench-entra:hostname: expected a bare host name without a scheme/);
+    });
+});
