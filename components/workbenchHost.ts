@@ -2,7 +2,18 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostCommand, HostStep } from "../host/commands";
-import { MANAGED_RSERVER_KEYS, renderSettings, RserverSettings } from "../host/settings";
+import { hostSteps, stepEnv } from "../host/plan";
+import { RserverSettings } from "../host/settings";
+
+/**
+ * A digest of the given steps' inputs, sent on the restart step's stdin: it makes the restart run
+ * again whenever any of them changes. Secret, because it covers the client secret.
+ */
+function digestOf(steps: command.remote.Command[]): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi.all(steps.map((c) => pulumi.all([c.create, c.stdin]))).apply((inputs) => createHash("sha256").update(JSON.stringify(inputs)).digest("hex")),
+    );
+}
 
 export interface SshTarget {
     /** SSH address of the Workbench server. */
@@ -55,66 +66,45 @@ export class WorkbenchHost extends pulumi.ComponentResource {
         // Pointing the stack at another host replaces every step: the old host is restored first.
         const triggers = [`${args.target.address}:${args.target.port}`];
 
-        const step = (
-            id: HostStep,
-            env: pulumi.Input<Record<string, string>>,
-            dependsOn: pulumi.Resource[],
-            extra: Partial<command.remote.CommandArgs> = {},
-            secretOutput = false,
-        ) => {
-            const commands = pulumi.output(env).apply((vars) => ({
-                create: hostCommand(id, "apply", vars),
-                delete: hostCommand(id, "remove", vars),
-            }));
-            return new command.remote.Command(
-                `${name}-${id}`,
-                { connection, triggers, create: commands.create, delete: commands.delete, ...extra },
-                {
-                    parent: this,
-                    dependsOn,
-                    // Its delete undoes its create at the same paths: never let an old copy's delete run after a new copy's create.
-                    deleteBeforeReplace: true,
-                    ...(secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
-                },
+        const values = pulumi.all([args.clientId, args.settings]).apply(([clientId, settings]) => ({
+            clientId,
+            settings,
+            stack: args.stack,
+            scimTokenDays: args.scimTokenDays,
+        }));
+        const created = new Map<HostStep, command.remote.Command>();
+        for (const spec of hostSteps(args.scimTokenDays !== undefined)) {
+            const commands = values.apply((v) => {
+                const env = stepEnv(spec.id, v);
+                return { create: hostCommand(spec.id, "apply", env), delete: hostCommand(spec.id, "remove", env) };
+            });
+            const dependsOn = spec.after.map((id) => created.get(id)!);
+            created.set(
+                spec.id,
+                new command.remote.Command(
+                    `${name}-${spec.id}`,
+                    {
+                        connection,
+                        triggers,
+                        create: commands.create,
+                        delete: commands.delete,
+                        stdin: spec.stdin === "client-secret" ? pulumi.secret(pulumi.interpolate`${args.clientSecret}\n`) : spec.stdin === "digest" ? digestOf(dependsOn) : undefined,
+                        ...(spec.secretOutput ? { logging: "none" } : {}),
+                    },
+                    {
+                        parent: this,
+                        dependsOn,
+                        // Its delete undoes its create at the same paths: never let an old copy's delete run after a new copy's create.
+                        deleteBeforeReplace: true,
+                        ...(spec.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
+                    },
+                ),
             );
-        };
-
-        const preflight = step("preflight", {}, []);
-        const clientSecret = step("client-secret", pulumi.output(args.clientId).apply((id) => ({ WB_CLIENT_ID: id })), [preflight], {
-            stdin: pulumi.secret(pulumi.interpolate`${args.clientSecret}\n`),
-        });
-        const rserverConf = step(
-            "rserver-conf",
-            pulumi.output(args.settings).apply((settings) => ({
-                WB_STACK: args.stack,
-                WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "),
-                WB_SETTINGS: renderSettings(settings),
-            })),
-            [clientSecret],
-        );
-        const homeDirectories = step("home-directories", {}, [preflight]);
-        const nss = step("nss", {}, [homeDirectories]);
-        const nscd = step("nscd", {}, [preflight]);
-        const configured = [clientSecret, rserverConf, homeDirectories, nss, nscd];
-
-        // Runs again whenever any step's inputs change (the digest travels on stdin, secret because
-        // it covers the client secret); restarts only when a step reported a change Workbench reads.
-        const digest = pulumi
-            .all(configured.map((c) => pulumi.all([c.create, c.stdin])))
-            .apply((inputs) => createHash("sha256").update(JSON.stringify(inputs)).digest("hex"));
-        const restart = step("restart", {}, configured, { stdin: pulumi.secret(digest) });
-
-        if (args.scimTokenDays !== undefined) {
-            const token = step(
-                "scim-token",
-                { WB_TOKEN_NAME: `Entra ID User Provisioning Token (pulumi ${args.stack})`, WB_TOKEN_DAYS: String(args.scimTokenDays) },
-                [restart],
-                { logging: "none" },
-                true,
-            );
-            this.scimToken = pulumi.secret(token.stdout);
         }
 
+        const token = created.get("scim-token");
+        if (token) this.scimToken = pulumi.secret(token.stdout);
+        const preflight = created.get("preflight")!;
         this.osFamily = preflight.stdout.apply((out) => /os-family=(\w+)/.exec(out)?.[1] ?? "unknown");
         this.registerOutputs({ osFamily: this.osFamily });
     }
