@@ -30,15 +30,48 @@ fingerprint() {
   { cat "$salt"; printf '\n%s\n%s\n%s\n' "$WB_CLIENT_ID" "$1" "$2"; } | sha256sum | cut -d' ' -f1
 }
 
-# Runs encrypt-password on a pseudo-terminal and answers both prompts, so it works whether the
-# tool reads the terminal or stdin. Prints only the encrypted value, checked against the
-# documented shape: the key file's CRC32 at both ends.
+# Reads the tool's output until it waits at a prompt (output ending in ':' followed by a pause),
+# or until it exits. Appends what it read to OUTPUT. Returns 0 at a prompt, 1 at the end.
+read_to_prompt() {
+  local c deadline=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if IFS= read -r -s -d '' -n 1 -t 0.3 c <&"$FROM_TOOL"; then
+      OUTPUT+=${c:-$'\n'}
+    elif [ $? -gt 128 ]; then
+      # No output for a moment: a prompt ends in ':' (and maybe a space).
+      case "${OUTPUT%"${OUTPUT##*[! ]}"}" in *:) return 0 ;; esac
+    else
+      return 1
+    fi
+  done
+  return 1
+}
+
+# Runs encrypt-password on a pseudo-terminal and answers its prompts (it asks twice) only once
+# each prompt is shown, so it works whether the tool reads the terminal or stdin and no answer is
+# flushed or echoed. Prints only the encrypted value, checked against the documented shape: the
+# key file's CRC32 at both ends.
 encrypt() {
-  local secret=$1 crc=$2 output value
+  local secret=$1 crc=$2 answers=0 value status=0 pid to_tool
   command -v script >/dev/null || wb_fail "the 'script' command (util-linux) is needed to answer encrypt-password's prompts"
-  output=$(printf '%s\n%s\n' "$secret" "$secret" | timeout 60 script -qec "rstudio-server encrypt-password" /dev/null 2>&1) \
-    || wb_fail "rstudio-server encrypt-password failed (exit $?); nothing was written"
-  value=$(printf '%s\n' "$output" | tr -d '\r' | grep -E "^${crc}[A-Za-z0-9+/]{16,}${crc}\$" | tail -n 1) \
+  OUTPUT=""
+  coproc ENCRYPT { script -qfec "rstudio-server encrypt-password" /dev/null 2>&1; }
+  # Copies of the coprocess's pipes: bash closes its own when the coprocess ends.
+  pid=$ENCRYPT_PID
+  exec {FROM_TOOL}<&"${ENCRYPT[0]}" {to_tool}>&"${ENCRYPT[1]}"
+  while read_to_prompt; do
+    answers=$((answers + 1))
+    [ "$answers" -le 2 ] || break
+    printf '%s\n' "$secret" >&"$to_tool"
+    OUTPUT=""
+  done
+  # Gone after its output ended; still there only if it asked a third time or hung.
+  for _ in 1 2 3 4 5 6; do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" || status=$?
+  exec {FROM_TOOL}<&- {to_tool}>&-
+  [ "$status" -eq 0 ] || wb_fail "rstudio-server encrypt-password failed (exit $status, answered $answers prompts); nothing was written"
+  value=$(printf '%s\n' "$OUTPUT" | tr -d '\r' | grep -E "^${crc}[A-Za-z0-9+/]{16,}${crc}\$" | tail -n 1) \
     || wb_fail "rstudio-server encrypt-password printed no value of the documented shape (CRC32 $crc of the key file at both ends); nothing was written"
   printf '%s' "$value"
 }

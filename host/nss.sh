@@ -10,20 +10,14 @@ RHEL_RECORD="$WB_STATE_DIR/nss.rhel"
 # authselect {exclude ...} directive when present); other lines untouched.
 add_pwb() {
   awk '
-    function has(pattern,   i) { for (i = 2; i <= NF; i++) if ($i ~ pattern) return i; return 0 }
+    # Inserts "pwb " at position at (1-based) of the line.
+    function insert(line, at) { return substr(line, 1, at - 1) "pwb " substr(line, at) }
     $1 ~ /^(passwd|group|shadow):$/ {
       seen[$1] = 1
-      if (has("^pwb$")) { print; next }
-      at = has("^sss(d)?$"); if (!at) at = has("^[{]exclude")
-      if (at) {
-        # Insert before the field at position `at`, keeping the original spacing.
-        line = $0; pos = 0
-        for (i = 1; i < at; i++) { pos += index(substr(line, pos + 1), $i) + length($i) - 1 }
-        rest = substr(line, pos + 1); sub(/^[ \t]+/, "", rest)
-        print substr(line, 1, pos) " pwb " rest
-      } else {
-        sub(/[ \t]+$/, ""); print $0 " pwb"
-      }
+      if ($0 ~ /[ \t}]pwb([ \t{]|$)/) { print; next }
+      if (match($0, /[ \t}]sssd?([ \t{]|$)/)) { print insert($0, RSTART + 1); next }
+      if (match($0, /[ \t]\{exclude /)) { print insert($0, RSTART + 1); next }
+      sub(/[ \t]+$/, ""); print $0 " pwb"
       next
     }
     { print }

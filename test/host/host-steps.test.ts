@@ -1,0 +1,316 @@
+/**
+ * Every host step against a sandbox Debian (and Rocky Linux) Workbench host over real SSH.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decryptWorkbenchSecret } from "../sandbox/crypto";
+import { Sandbox, startSandbox } from "../sandbox/sandbox";
+import { scimTokenName } from "../../host/plan";
+import {
+    applyAll,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    countSequence,
+    fingerprints,
+    hostValues,
+    MANAGED_FILES,
+    removeAll,
+    RESTART_SEQUENCE,
+    Run,
+    StepError,
+    systemctlCalls,
+    TENANT_ID,
+} from "./driver";
+
+/** Figures for the README: wall time and SSH commands of a fresh and a no-change run. */
+const measured: Record<string, Run> = {};
+afterAll(() => {
+    for (const [what, run] of Object.entries(measured)) console.log(`host steps, ${what} run: ${run.sshCommands} SSH commands, ${run.milliseconds} ms`);
+});
+
+const healthCheck = async (sb: Sandbox) => {
+    const response = await fetch(`http://127.0.0.1:${sb.workbenchPort}/health-check`).catch(() => undefined);
+    return response?.status;
+};
+
+const activeLines = (text: string) => text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+
+describe("a fresh Debian host", () => {
+    let sb: Sandbox;
+    let before: Record<string, string>;
+    let originalConf: string;
+    let first: Run;
+
+    beforeAll(async () => {
+        sb = await startSandbox();
+        before = await fingerprints(sb, MANAGED_FILES);
+        originalConf = await sb.readFile("/etc/rstudio/rserver.conf");
+        await sb.exec(": > /var/log/standin/systemctl.log");
+        first = await applyAll(sb, hostValues());
+        measured.fresh = first;
+    });
+    afterAll(() => sb?.stop());
+
+    it("writes the client id and the encrypted client secret, 0600 rstudio-server", async () => {
+        const [idLine, secretLine, ...rest] = (await sb.readFile("/etc/rstudio/openid-client-secret")).split("\n");
+        expect(idLine).toBe(`client-id=${CLIENT_ID}`);
+        expect(rest.filter(Boolean)).toEqual([]);
+        const encrypted = secretLine.replace(/^client-secret=/, "");
+        expect(encrypted).not.toContain(CLIENT_SECRET);
+        const key = await sb.readFile("/var/lib/rstudio-server/secure-cookie-key");
+        expect(decryptWorkbenchSecret(encrypted, key)).toBe(CLIENT_SECRET);
+        expect((await sb.exec("stat -c '%a %U:%G' /etc/rstudio/openid-client-secret")).stdout.trim()).toBe("600 rstudio-server:rstudio-server");
+    });
+
+    it("writes each managed key once into rserver.conf and keeps every other line", async () => {
+        const conf = await sb.readFile("/etc/rstudio/rserver.conf");
+        for (const line of activeLines(originalConf)) expect(conf).toContain(line);
+        expect(conf).toContain(`auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
+        for (const key of ["auth-openid", "auth-openid-issuer", "auth-openid-username-claim", "user-provisioning-enabled", "user-provisioning-register-on-first-login", "auth-pam-sessions-enabled", "server-health-check-enabled"]) {
+            expect(activeLines(conf).filter((l) => l.startsWith(`${key}=`)), key).toHaveLength(1);
+        }
+        expect(conf).not.toMatch(/^user-provisioning-start-uid=/m);
+    });
+
+    it("adds the mkhomedir line to common-session once", async () => {
+        const session = await sb.readFile("/etc/pam.d/common-session");
+        expect(session.split("\n").filter((l) => l.includes("pam_mkhomedir.so"))).toEqual(["session required pam_mkhomedir.so skel=/etc/skel/ umask=0077"]);
+    });
+
+    it("puts pwb on the passwd, group and shadow lines of nsswitch.conf", async () => {
+        const nss = await sb.readFile("/etc/nsswitch.conf");
+        for (const db of ["passwd", "group", "shadow"]) {
+            expect(nss.split("\n").find((l) => l.startsWith(`${db}:`))?.split(/\s+/)).toContain("pwb");
+        }
+    });
+
+    it("turns off nscd's passwd and group caches and restarts the running nscd", async () => {
+        const conf = await sb.readFile("/etc/nscd.conf");
+        expect(conf).toMatch(/^\s*enable-cache\s+passwd\s+no\s*$/m);
+        expect(conf).toMatch(/^\s*enable-cache\s+group\s+no\s*$/m);
+        expect(conf).not.toMatch(/^\s*enable-cache\s+(passwd|group)\s+yes/m);
+        expect(await systemctlCalls(sb)).toContain("restart nscd");
+    });
+
+    it("restarts Workbench once, in the guide's order, and it answers its health check", async () => {
+        const calls = await systemctlCalls(sb);
+        expect(countSequence(calls, RESTART_SEQUENCE)).toBe(1);
+        expect(calls.filter((c) => /^(stop|start|restart) rstudio-server$/.test(c))).toEqual(["stop rstudio-server", "start rstudio-server"]);
+        expect(first.results.get("restart")?.stdout).toMatch(/restart=done[\s\S]*health=ok/);
+        expect(await healthCheck(sb)).toBe(200);
+    });
+
+    it("changes nothing and does not restart on a second run", async () => {
+        const afterFirst = await fingerprints(sb, MANAGED_FILES);
+        await sb.exec(": > /var/log/standin/systemctl.log");
+        const second = await applyAll(sb, hostValues());
+        measured.noChange = second;
+        expect(await fingerprints(sb, MANAGED_FILES)).toEqual(afterFirst);
+        expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBe(0);
+        expect(await systemctlCalls(sb)).not.toContain("restart nscd");
+        expect(second.results.get("restart")?.stdout).toMatch(/restart=skipped/);
+        for (const [step, result] of second.results) {
+            if (step !== "restart" && step !== "preflight") expect(result.stdout, step).toMatch(/=unchanged|=not-installed/);
+        }
+    });
+
+    it("restores every file byte for byte on destroy", async () => {
+        await sb.exec(": > /var/log/standin/systemctl.log");
+        await removeAll(sb, hostValues());
+        expect(await fingerprints(sb, MANAGED_FILES)).toEqual(before);
+        expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBe(1);
+        // The restored rserver.conf has no server-health-check-enabled: the server runs, the check is off again.
+        expect((await sb.exec("systemctl is-active rstudio-server")).stdout.trim()).toBe("active");
+    });
+});
+
+describe("a host configured by hand before", () => {
+    let sb: Sandbox;
+    let before: Record<string, string>;
+    const rserverConf = [
+        "# Server Configuration File",
+        "www-port=PORT",
+        "ssl-enabled=0",
+        "ssl-certificate=/etc/ssl/certs/workbench.pem",
+        "ssl-certificate-key=/etc/ssl/private/workbench.key",
+        "launcher-sessions-enabled=1",
+        "launcher-address=localhost",
+        "launcher-port=5559",
+        "launcher-default-cluster=Local",
+        "auth-openid=1",
+        "auth-openid-issuer=https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
+        "",
+    ];
+
+    beforeAll(async () => {
+        sb = await startSandbox({ nscd: false });
+        await sb.writeFile("/etc/rstudio/rserver.conf", rserverConf.join("\n").replace("PORT", String(sb.workbenchPort)));
+        await sb.exec(String.raw`sed -i -E 's/^(passwd|group|shadow):(.*)$/\1:\2 sss/' /etc/nsswitch.conf`);
+        await sb.exec(`printf '%s\n' 'session optional pam_mkhomedir.so skel=/etc/skel umask=0022' >> /etc/pam.d/common-session`);
+        await sb.writeFile("/etc/rstudio/openid-client-secret", 'client-id="hand-written"\nclient-secret="old"\n');
+        await sb.exec("chown rstudio-server:rstudio-server /etc/rstudio/openid-client-secret && chmod 0644 /etc/rstudio/openid-client-secret");
+        before = await fingerprints(sb, MANAGED_FILES);
+        await applyAll(sb, hostValues({ provisioning: "scim", startUid: 10000 }));
+    });
+    afterAll(() => sb?.stop());
+
+    it("replaces the old issuer and keeps launcher, ssl and www-port lines", async () => {
+        const conf = await sb.readFile("/etc/rstudio/rserver.conf");
+        for (const line of rserverConf.slice(1, 9)) expect(conf).toContain(line.replace("PORT", String(sb.workbenchPort)));
+        expect(conf).not.toContain("00000000-0000-0000-0000-000000000000");
+        expect(activeLines(conf).filter((l) => l.startsWith("auth-openid="))).toHaveLength(1);
+        expect(conf).toContain("user-provisioning-start-uid=10000");
+        expect(conf).not.toContain("user-provisioning-register-on-first-login");
+    });
+
+    it("puts pwb before sss", async () => {
+        const nss = await sb.readFile("/etc/nsswitch.conf");
+        for (const db of ["passwd", "group", "shadow"]) {
+            const words = nss.split("\n").find((l) => l.startsWith(`${db}:`))!.split(/\s+/);
+            expect(words.indexOf("pwb"), db).toBeGreaterThan(0);
+            expect(words.indexOf("pwb"), db).toBeLessThan(words.indexOf("sss"));
+        }
+    });
+
+    it("keeps the existing mkhomedir line instead of adding a second one", async () => {
+        const session = await sb.readFile("/etc/pam.d/common-session");
+        expect(session.split("\n").filter((l) => l.includes("pam_mkhomedir.so"))).toEqual(["session optional pam_mkhomedir.so skel=/etc/skel umask=0022"]);
+    });
+
+    it("replaces the hand-written secret file with an encrypted one, 0600", async () => {
+        const file = await sb.readFile("/etc/rstudio/openid-client-secret");
+        expect(file).toMatch(new RegExp(`^client-id=${CLIENT_ID}\nclient-secret=[0-9A-F]{8}`));
+        expect((await sb.exec("stat -c '%a' /etc/rstudio/openid-client-secret")).stdout.trim()).toBe("600");
+    });
+
+    it("generates a SCIM token and, on destroy, revokes it and restores every file, the hand-written secret too", async () => {
+        const name = scimTokenName("hosttest");
+        expect((await sb.exec("rstudio-server user-service list-tokens")).stdout).toContain(name);
+        await removeAll(sb, hostValues({ provisioning: "scim", startUid: 10000 }));
+        expect(await fingerprints(sb, MANAGED_FILES)).toEqual(before);
+        expect((await sb.exec("rstudio-server user-service list-tokens")).stdout).not.toContain(name);
+    });
+});
+
+describe("a change Workbench refuses", () => {
+    let sb: Sandbox;
+
+    beforeAll(async () => {
+        sb = await startSandbox();
+        await applyAll(sb, hostValues());
+    });
+    afterAll(() => sb?.stop());
+
+    it("keeps the previous configuration and the running server, and names the reason", async () => {
+        // A Workbench release that does not know user-provisioning-start-uid rejects it in test-config.
+        await sb.exec("sed -i '/^user-provisioning-start-uid /d' /usr/lib/standin/rserver-options.txt");
+        const previous = await sb.readFile("/etc/rstudio/rserver.conf");
+        await sb.exec(": > /var/log/standin/systemctl.log");
+        const attempt = applyAll(sb, hostValues({ startUid: 20000 }));
+        await expect(attempt).rejects.toThrow(StepError);
+        const error = (await attempt.catch((e) => e)) as StepError;
+        expect(error.step).toBe("rserver-conf");
+        expect(error.result.stderr).toMatch(/test-config rejected the new rserver.conf, the previous file is back in place: .*user-provisioning-start-uid/s);
+        expect(await sb.readFile("/etc/rstudio/rserver.conf")).toBe(previous);
+        expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBe(0);
+        expect(await healthCheck(sb)).toBe(200);
+    });
+
+    it("converges once the value is fixed", async () => {
+        await applyAll(sb, hostValues());
+        expect((await sb.exec("rstudio-server test-config")).code).toBe(0);
+    });
+});
+
+describe("secrets on the host", () => {
+    let sb: Sandbox;
+    let token: string;
+
+    beforeAll(async () => {
+        sb = await startSandbox();
+        const run = await applyAll(sb, hostValues({ provisioning: "scim" }));
+        token = run.results.get("scim-token")!.stdout.trim();
+        await removeAll(sb, hostValues({ provisioning: "scim" }));
+    });
+    afterAll(() => sb?.stop());
+
+    it("received a token", () => {
+        expect(token.length).toBeGreaterThanOrEqual(16);
+    });
+
+    it("never shows the client secret or the token in a command line", async () => {
+        const cmdlines = await sb.readFile("/var/log/standin/cmdlines.log");
+        const sudo = await sb.readFile("/var/log/sudo.log");
+        expect(cmdlines).toContain("encrypt-password"); // the audit saw the calls
+        expect(sudo).toContain("bash -c");
+        for (const secret of [CLIENT_SECRET, token]) {
+            expect(cmdlines).not.toContain(secret);
+            expect(sudo).not.toContain(secret);
+        }
+    });
+
+    it("writes neither the client secret nor the token in clear to any file", async () => {
+        for (const secret of [CLIENT_SECRET, token]) {
+            const r = await sb.exec(`grep -rlF -e "$(cat)" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null || true`, secret);
+            expect(r.stdout.trim(), secret === token ? "token" : "client secret").toBe("");
+        }
+    });
+});
+
+describe("a Rocky Linux 9 host (RHEL family)", () => {
+    let sb: Sandbox;
+    let before: Record<string, string>;
+    const log = (tool: string) => sb.exec(`cat /var/log/standin/${tool}.log 2>/dev/null || true`).then((r) => r.stdout.split("\n").filter(Boolean));
+
+    beforeAll(async () => {
+        sb = await startSandbox({ osRelease: "rocky9" });
+        before = await fingerprints(sb, ["/etc/rstudio/rserver.conf", "/etc/rstudio/openid-client-secret", "/etc/nsswitch.conf"]);
+        await applyAll(sb, hostValues());
+    });
+    afterAll(() => sb?.stop());
+
+    it("installs oddjob-mkhomedir, enables oddjobd and the with-mkhomedir feature", async () => {
+        expect((await log("dnf")).join("\n")).toMatch(/install -y oddjob-mkhomedir/);
+        expect(await systemctlCalls(sb)).toContain("enable --now oddjobd");
+        expect((await sb.exec("authselect current --raw")).stdout).toMatch(/with-mkhomedir/);
+    });
+
+    it("selects a custom/pwb authselect profile based on sssd with pwb before sss", async () => {
+        const calls = (await log("authselect")).join("\n");
+        expect(calls).toMatch(/create-profile pwb --base-on=sssd/);
+        expect((await sb.exec("authselect current --raw")).stdout.trim()).toMatch(/^custom\/pwb .*with-mkhomedir/);
+        const nss = await sb.readFile("/etc/authselect/custom/pwb/nsswitch.conf");
+        for (const db of ["passwd", "group", "shadow"]) {
+            const line = nss.split("\n").find((l) => l.startsWith(`${db}:`))!;
+            expect(line, db).toMatch(/\bpwb\b/);
+            if (/\bsss\b/.test(line)) expect(line.indexOf("pwb"), db).toBeLessThan(line.indexOf("sss"));
+        }
+    });
+
+    it("does not touch common-session", async () => {
+        expect((await sb.exec("grep -c pam_mkhomedir /etc/pam.d/common-session")).stdout.trim()).toBe("0");
+    });
+
+    it("puts the original profile back on destroy", async () => {
+        await removeAll(sb, hostValues());
+        expect((await sb.exec("authselect current --raw")).stdout.trim()).toBe("sssd");
+        expect((await sb.exec("test -d /etc/authselect/custom/pwb && echo present || echo gone")).stdout.trim()).toBe("gone");
+        expect(await fingerprints(sb, ["/etc/rstudio/rserver.conf", "/etc/rstudio/openid-client-secret", "/etc/nsswitch.conf"])).toEqual(before);
+    });
+});
+
+describe("the sudo requirement", () => {
+    let sb: Sandbox;
+    beforeAll(async () => {
+        sb = await startSandbox();
+        await sb.exec("rm -f /etc/sudoers.d/*");
+    });
+    afterAll(() => sb?.stop());
+
+    it("fails the preflight with a plain message when sudo needs a password", async () => {
+        const attempt = await applyAll(sb, hostValues()).catch((e) => e as StepError);
+        expect(attempt).toBeInstanceOf(StepError);
+        expect((attempt as StepError).step).toBe("preflight");
+        expect((attempt as StepError).result.stderr).toContain("the SSH user needs passwordless sudo");
+    });
+});
+
