@@ -4,6 +4,8 @@
 # which includes the package list. The Workbench stand-in is copied in per sandbox (sandbox.sh).
 set -euo pipefail
 
+# python3-cffi-backend is listed because debootstrap does not resolve the virtual packages
+# python3-cryptography depends on.
 PACKAGES=(
   openssh-server sudo libpam-modules nscd python3 python3-cryptography python3-cffi-backend openssl gzip
   util-linux bsdutils procps curl ca-certificates
@@ -45,7 +47,8 @@ build() {
   chroot "$r" useradd --system --gid rstudio-server --home-dir /var/lib/rstudio-server \
     --shell /usr/sbin/nologin rstudio-server
   printf 'admin ALL=(ALL) NOPASSWD:ALL\n' >"$r/etc/sudoers.d/admin"
-  printf 'Defaults logfile=/var/log/sudo.log\n' >"$r/etc/sudoers.d/standin-log"
+  # Every sudo command line, one per line, for the secret-leak audit.
+  printf 'Defaults logfile=/var/log/sudo.log, !loglinelen\n' >"$r/etc/sudoers.d/standin-log"
   chmod 0440 "$r"/etc/sudoers.d/admin "$r"/etc/sudoers.d/standin-log
   printf '%s\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' \
     'PermitRootLogin no' 'AuthorizedKeysFile .ssh/authorized_keys' >"$r/etc/ssh/sshd_config.d/sandbox.conf"

@@ -126,7 +126,7 @@ def authselect(args):
     if command == "list-features" and len(words) == 2 and template_of(words[1]) is not None:
         print("\n".join(sorted(set(FEATURES) | {m[2] for m in DIRECTIVE.findall(template_of(words[1]))})))
         return 0
-    if state is None and command in ("current", "enable-feature", "disable-feature", "apply-changes"):
+    if state is None and command in ("current", "enable-feature", "disable-feature", "apply-changes", "opt-out"):
         print("No existing configuration detected.", file=sys.stderr)
         return 2
     if command == "current":
@@ -144,6 +144,15 @@ def authselect(args):
         return activate(state["profile"], features, False)
     if command == "apply-changes":
         return activate(state["profile"], state["features"], False)
+    if command == "opt-out":
+        # Keeps the current configuration as plain files that authselect no longer manages.
+        with open(NSSWITCH, encoding="utf-8") as f:
+            text = f.read()
+        os.unlink(NSSWITCH)
+        with open(NSSWITCH, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.unlink(STATE)
+        return 0
     print(f"authselect (stand-in): unsupported call: {' '.join(args)}", file=sys.stderr)
     return 1
 

@@ -42,11 +42,11 @@ def start(unit):
         error = workbench.test_config()
         if error:
             return error
+    os.makedirs(os.path.dirname(pid_file), exist_ok=True)
     if unit == "nscd":
         # nscd daemonizes itself and writes its own pid file.
         result = subprocess.run([program], capture_output=True, text=True, check=False)
         return None if result.returncode == 0 else result.stderr.strip() or "nscd failed to start"
-    os.makedirs(os.path.dirname(pid_file), exist_ok=True)
     with open(f"/var/log/standin/{unit}.out", "ab") as out:
         proc = subprocess.Popen([program], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)

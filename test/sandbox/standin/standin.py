@@ -15,7 +15,13 @@ SSHD_PID_FILE = "/run/sshd.pid"
 
 
 def log_line(name, line):
-    with open(os.path.join(LOG_DIR, name), "a", encoding="utf-8") as f:
+    """Appends to a log that any sandbox user may write (commands run as admin or root)."""
+    umask = os.umask(0)
+    try:
+        fd = os.open(os.path.join(LOG_DIR, name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    finally:
+        os.umask(umask)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
         f.write(line + "\n")
 
 

@@ -72,7 +72,7 @@ def run(verb, unit, now, quiet):
         error = services.start(unit)
         if error:
             print(f"Job for {unit}.service failed because the control process exited with error code.\n"
-                  f"standin: {error}", file=sys.stderr)
+                  f"{error}", file=sys.stderr)
             return 1
     return 0
 

@@ -4,20 +4,16 @@ Encryption follows rstudio/rskey workbench/workbench.go, the open source drop-in
 `rstudio-server encrypt-password`.
 """
 import base64
-import getpass
 import hashlib
-import http.server
 import json
 import os
 import re
 import secrets
 import socket
 import sys
+import termios
 import time
 import zlib
-
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import services
 
@@ -87,31 +83,31 @@ def wait_until_listening(proc):
     return f"rserver did not listen on port {port}"
 
 
-class HealthHandler(http.server.BaseHTTPRequestHandler):
-    health_check_enabled = False
-
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        if self.path == "/health-check" and self.health_check_enabled:
-            body = HEALTH.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        else:
-            self.send_error(404)
-
-
 def rserver(args):
     """The server: only /health-check (when server-health-check-enabled=1), always on 127.0.0.1."""
+    import http.server  # imported here: every other command starts faster without it
+
     conf, error = read_conf()
     if error:
         print(error, file=sys.stderr)
         return 1
     if "--test-config" in args:
         return 0
-    HealthHandler.health_check_enabled = conf.get("server-health-check-enabled", "0").lower() in ("1", "true", "yes", "on")
-    http.server.HTTPServer(("127.0.0.1", www_port(conf)), HealthHandler).serve_forever()
+    health_check = conf.get("server-health-check-enabled", "0").lower() in ("1", "true", "yes", "on")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            if self.path != "/health-check" or not health_check:
+                self.send_error(404)
+                return
+            body = HEALTH.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    http.server.HTTPServer(("127.0.0.1", www_port(conf)), Handler).serve_forever()
     return 0
 
 
@@ -123,6 +119,9 @@ def key_file(conf):
 
 def encrypt(secret, key_bytes):
     """rskey's Workbench format: CRC32HEX + base64 without padding (IV field || ciphertext) + CRC32HEX."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     crc = f"{zlib.crc32(key_bytes):08X}"
     rotated = bytes(b ^ KEY_XOR[i % len(KEY_XOR)] for i, b in enumerate(key_bytes))
     iv_field = os.urandom(32)  # rstudio-server writes a 32-byte IV; AES-128-CBC uses the first 16
@@ -131,6 +130,26 @@ def encrypt(secret, key_bytes):
     encryptor = Cipher(algorithms.AES(rotated[:16]), modes.CBC(iv_field[:16])).encryptor()
     body = base64.b64encode(iv_field + encryptor.update(plain) + encryptor.finalize()).decode().rstrip("=")
     return crc + body + crc
+
+
+def prompt_hidden(prompt):
+    """Reads one line from the terminal with echo off. Input typed ahead is kept (TCSANOW), so
+    `script` fed from a pipe works; whether the real command flushes it is UNCONFIRMED."""
+    with open("/dev/tty", "r+b", buffering=0) as tty:
+        fd = tty.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        tty.write(prompt.encode())
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        try:
+            line = os.read(fd, 4096).decode()
+        finally:
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+            tty.write(b"\n")
+    if not line.endswith("\n"):
+        raise EOFError
+    return line[:-1]
 
 
 def encrypt_password():
@@ -151,8 +170,13 @@ def encrypt_password():
     if len(key_bytes) < 32:
         print(f"Secure cookie key {path} is shorter than 32 bytes", file=sys.stderr)
         return 1
-    first = getpass.getpass("Enter password: ")
-    if getpass.getpass("Confirm password: ") != first:
+    try:
+        first = prompt_hidden("Enter password: ")
+        second = prompt_hidden("Confirm password: ")
+    except EOFError:
+        print("No password entered", file=sys.stderr)
+        return 1
+    if second != first:
         print("Passwords do not match", file=sys.stderr)
         return 1
     print(encrypt(first, key_bytes))

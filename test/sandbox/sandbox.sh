@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Test sandbox lifecycle (run as root).
+#
+#   sandbox.sh start <dir> <rootfs> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9> <nscd 0|1>
+#   sandbox.sh stop <dir>
+#
+# start mounts an overlay of the cached <rootfs> (from build-rootfs.sh) at <dir>/root, installs
+# the Workbench stand-in, then, in a private mount namespace (so /proc and /dev bind mounts never
+# show up on this machine), starts the services and `sshd -D` on 127.0.0.1:<ssh-port>. The
+# sandbox's sshd pid is written to <dir>/sshd.pid, sshd's log to <dir>/sshd.log.
+# stop kills every process chrooted into <dir>/root, unmounts the overlay, checks that nothing is
+# mounted below <dir> any more, and only then removes <dir>.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+die() { echo "sandbox: $*" >&2; exit 1; }
+
+# Mount points at or below $1 in this mount namespace.
+mounts_below() {
+  awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo
+}
+
+# Pids of the processes whose root directory is $1.
+pids_in() {
+  { find /proc -mindepth 2 -maxdepth 2 -name root -lname "$1" 2>/dev/null || true; } | cut -d/ -f3
+}
+
+install_standin() {
+  local root="$1" os="$2" nscd="$3" lib=/usr/lib/standin bin=/usr/lib/rstudio-server/bin
+  install -d "$root$lib" "$root/var/lib/standin"
+  install -m 0755 "$here"/standin/*.py "$root$lib/"
+  install -m 0644 "$here/standin/rserver-options.txt" "$root$lib/"
+  ln -s "$lib/standin.py" "$root$bin/rstudio-server"
+  ln -s "$lib/standin.py" "$root$bin/rserver"
+  ln -s "$lib/standin.py" "$root$bin/rstudio-launcher"
+  ln -s "$bin/rstudio-server" "$root/usr/sbin/rstudio-server"
+  ln -sf "$lib/standin.py" "$root/usr/bin/systemctl"
+  chmod 1777 "$root/var/log/standin"
+  # (dpkg warns that invoke-rc.d cannot tell the runlevel: there is no init in a chroot)
+  [ "$nscd" = 1 ] || chroot "$root" dpkg --purge nscd >/dev/null 2>&1 || die "cannot purge nscd"
+  if [ "$os" = rocky9 ]; then
+    rm -f "$root/etc/os-release"
+    printf '%s\n' 'NAME="Rocky Linux"' 'VERSION="9.4 (Blue Onyx)"' 'ID="rocky"' \
+      'ID_LIKE="rhel centos fedora"' 'VERSION_ID="9.4"' 'PLATFORM_ID="platform:el9"' \
+      'PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"' >"$root/etc/os-release"
+    install -d "$root/usr/lib64"
+    echo "stand-in for Posit Workbench's NSS module" >"$root/usr/lib64/libnss_pwb.so.2"
+    local tool
+    for tool in authselect dnf yum rpm; do ln -s "$lib/standin.py" "$root/usr/bin/$tool"; done
+    printf '%s\n' glibc pam sudo openssh-server authselect rstudio-workbench >"$root/var/lib/standin/rpm-installed"
+    if [ "$nscd" = 1 ]; then echo nscd >>"$root/var/lib/standin/rpm-installed"; fi
+  else
+    echo "stand-in for Posit Workbench's NSS module" >"$root/usr/lib/x86_64-linux-gnu/libnss_pwb.so.2"
+  fi
+}
+
+# Runs inside the private mount namespace; ends as sshd.
+inside() {
+  local root="$1" port="$2" os="$3" nscd="$4"
+  mount --bind /proc "$root/proc"
+  mount --bind /dev "$root/dev"
+  mount --bind /dev/pts "$root/dev/pts"
+  [ "$os" != rocky9 ] || chroot "$root" authselect select sssd --force >/dev/null
+  [ "$nscd" != 1 ] || chroot "$root" systemctl start nscd
+  chroot "$root" systemctl start rstudio-launcher rstudio-server
+  # Setup calls are not part of what tests inspect.
+  truncate -s 0 "$root"/var/log/standin/*.log
+  exec chroot "$root" /usr/sbin/sshd -D -e -p "$port" -o ListenAddress=127.0.0.1 \
+    -o HostKey=/etc/ssh/ssh_host_ed25519_key
+}
+
+start() {
+  [ $# -eq 7 ] || die "usage: sandbox.sh start <dir> <rootfs> <ssh-port> <www-port> <authorized-key-file> <os> <nscd>"
+  local dir="$1" rootfs="$2" port="$3" www_port="$4" authorized="$5" os="$6" nscd="$7"
+  local root="$dir/root"
+  mkdir -p "$dir/upper" "$dir/work" "$root"
+  mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$dir/upper,workdir=$dir/work" "$root"
+
+  install_standin "$root" "$os" "$nscd"
+  ssh-keygen -q -t ed25519 -N '' -C sandbox -f "$root/etc/ssh/ssh_host_ed25519_key"
+  install -d -m 0700 "$root/home/admin/.ssh"
+  install -m 0600 "$authorized" "$root/home/admin/.ssh/authorized_keys"
+  chroot "$root" chown -R admin:admin /home/admin/.ssh
+  (umask 077 && cat /proc/sys/kernel/random/uuid >"$root/var/lib/rstudio-server/secure-cookie-key")
+  printf '127.0.0.1 localhost\n127.0.1.1 %s\n' "$(hostname)" >"$root/etc/hosts"
+  printf '# Server Configuration File\n\nwww-port=%s\n' "$www_port" >"$root/etc/rstudio/rserver.conf"
+
+  setsid unshare --mount --propagation private "$here/sandbox.sh" inside "$root" "$port" "$os" "$nscd" \
+    </dev/null >"$dir/sshd.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/sshd.pid"
+  local i
+  for i in $(seq 100); do
+    [ -s "$root/run/sshd.pid" ] && [ "$(cat "$root/run/sshd.pid")" = "$pid" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$dir/sshd.log" >&2
+  die "sshd did not start"
+}
+
+stop() {
+  [ $# -eq 1 ] || die "usage: sandbox.sh stop <dir>"
+  local dir="$1" root="$1/root" pids i
+  [ -d "$dir" ] || return 0
+  for i in $(seq 50); do
+    pids="$(pids_in "$root")"
+    [ -n "$pids" ] || break
+    # shellcheck disable=SC2086 # one pid per word
+    kill "$([ "$i" -lt 30 ] && echo -TERM || echo -KILL)" $pids 2>/dev/null || true
+    sleep 0.1
+  done
+  [ -z "$(pids_in "$root")" ] || die "processes still running in $root"
+  if mountpoint -q "$root"; then umount "$root"; fi
+  [ -z "$(mounts_below "$dir")" ] || die "still mounted below $dir: $(mounts_below "$dir" | tr '\n' ' ')"
+  rm -rf --one-file-system "$dir"
+}
+
+case "${1:-}" in
+  start) shift; start "$@" ;;
+  stop) shift; stop "$@" ;;
+  inside) shift; inside "$@" ;;
+  *) die "usage: sandbox.sh start|stop <dir> ..." ;;
+esac
