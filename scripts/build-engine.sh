@@ -60,7 +60,11 @@ command -v go >/dev/null 2>&1 || die "go is not on PATH (Go >= 1.25 is needed)"
 mkdir -p "$key_dir"
 # The work dir lives beside the final one so that publishing it is one rename.
 work="$(mktemp -d "${key_dir}/.build.XXXXXX")"
-cleanup() { chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  chmod -R u+w "$work" 2>/dev/null || true
+  rm -rf "$work"
+  rmdir "$key_dir" 2>/dev/null || true # only if nothing was published
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 out="${work}/bin"
@@ -73,39 +77,48 @@ export CGO_ENABLED="${CGO_ENABLED:-0}"
 
 new_wrapper() { # new_wrapper DIR MODULE-NAME: an empty module to build from
   mkdir -p "$1"
-  (cd "$1" && go mod init "$2" >/dev/null 2>&1)
+  cd "$1"
+  go mod init "$2" >/dev/null 2>&1 || die "go mod init failed in $1"
 }
 
 start=$SECONDS
 log "building engine ${key} (${versions}) into ${bin_dir}"
 
+# Fetch the pinned modules first: a module the proxy does not serve fails here,
+# in seconds and with one clear line, rather than after a long build.
+missing=0
+for mv in "${PULUMI_PKG}@${PULUMI_VERSION}" "${PULUMI_SDK}@${PULUMI_VERSION}" \
+  "${NODEJS_HOST_MOD}@${NODEJS_HOST_VERSION}" "${COMMAND_MOD}@${COMMAND_MODULE_VERSION}"; do
+  if ! msg="$(cd "$work" && go mod download "$mv" 2>&1)"; then
+    log "cannot download ${mv} from the Go module proxy: ${msg}"
+    missing=$((missing + 1))
+  fi
+done
+((missing == 0)) || die "${missing} pinned module(s) could not be downloaded; nothing was built"
+
 # CLI and Node.js language host: one wrapper, so both link the same pkg/sdk.
-wrap="${work}/pulumi"
-new_wrapper "$wrap" "posit-workbench-entra/engine/pulumi"
-(
-  cd "$wrap"
-  go mod edit \
-    -require="${PULUMI_PKG}@${PULUMI_VERSION}" \
-    -require="${PULUMI_SDK}@${PULUMI_VERSION}" \
-    -require="${NODEJS_HOST_MOD}@${NODEJS_HOST_VERSION}" \
-    -replace="${CLIPBOARD_REPLACE}"
-  ldflags="-s -w -X ${PULUMI_SDK}/go/common/version.Version=${PULUMI_VERSION}"
-  log "go build pulumi ${PULUMI_VERSION}"
-  go build -trimpath -ldflags "$ldflags" -o "${out}/pulumi" "${PULUMI_PKG}/cmd/pulumi"
-  log "go build pulumi-language-nodejs ${NODEJS_HOST_VERSION}"
-  go build -trimpath -ldflags "$ldflags" -o "${out}/pulumi-language-nodejs" "${NODEJS_HOST_MOD}"
-) || die "building the Pulumi CLI / Node.js language host failed"
+new_wrapper "${work}/pulumi" "posit-workbench-entra/engine/pulumi"
+go mod edit \
+  -require="${PULUMI_PKG}@${PULUMI_VERSION}" \
+  -require="${PULUMI_SDK}@${PULUMI_VERSION}" \
+  -require="${NODEJS_HOST_MOD}@${NODEJS_HOST_VERSION}" \
+  -replace="${CLIPBOARD_REPLACE}"
+ldflags="-s -w -X ${PULUMI_SDK}/go/common/version.Version=${PULUMI_VERSION}"
+log "go build pulumi ${PULUMI_VERSION}"
+go build -trimpath -ldflags "$ldflags" -o "${out}/pulumi" "${PULUMI_PKG}/cmd/pulumi" ||
+  die "building the Pulumi CLI failed"
+log "go build pulumi-language-nodejs ${NODEJS_HOST_VERSION}"
+go build -trimpath -ldflags "$ldflags" -o "${out}/pulumi-language-nodejs" "${NODEJS_HOST_MOD}" ||
+  die "building the Node.js language host failed"
 
 # Command provider: its own wrapper, so it keeps the dependency versions it was released with.
-wrap="${work}/command"
-new_wrapper "$wrap" "posit-workbench-entra/engine/command"
-(
-  cd "$wrap"
-  go mod edit -require="${COMMAND_MOD}@${COMMAND_MODULE_VERSION}"
-  ldflags="-s -w -X ${COMMAND_MOD}/pkg/version.Version=${COMMAND_VERSION}"
-  log "go build pulumi-resource-command ${COMMAND_VERSION} (${COMMAND_MODULE_VERSION})"
-  go build -trimpath -ldflags "$ldflags" -o "${out}/pulumi-resource-command" "${COMMAND_MOD}/cmd/pulumi-resource-command"
-) || die "building the command provider failed"
+new_wrapper "${work}/command" "posit-workbench-entra/engine/command"
+go mod edit -require="${COMMAND_MOD}@${COMMAND_MODULE_VERSION}"
+ldflags="-s -w -X ${COMMAND_MOD}/pkg/version.Version=${COMMAND_VERSION}"
+log "go build pulumi-resource-command ${COMMAND_VERSION} (${COMMAND_MODULE_VERSION})"
+go build -trimpath -ldflags "$ldflags" -o "${out}/pulumi-resource-command" "${COMMAND_MOD}/cmd/pulumi-resource-command" ||
+  die "building the command provider failed"
+cd "$work"
 
 complete "$out" || die "build finished without all of: ${BINARIES[*]}"
 

@@ -1,0 +1,63 @@
+/**
+ * The real Pulumi engine for end-to-end tests: the CLI, Node.js language host and command provider
+ * built from Go modules by scripts/build-engine.sh, a file:// backend and a passphrase secrets
+ * provider in a temporary directory, and a copy of this project pointing at the repository's code.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, mkdir, symlink, copyFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+
+const REPO = resolve(__dirname, "../..");
+const PROJECT_FILES = ["index.ts", "config.ts", "components", "host", "node_modules", "package.json", "tsconfig.json"];
+export const PASSPHRASE = "e2e-passphrase-not-a-real-secret";
+
+let engineBin: Promise<string> | undefined;
+
+/** The directory holding pulumi, pulumi-language-nodejs and pulumi-resource-command (built once, cached). */
+export function engine(): Promise<string> {
+    engineBin ??= promisify(execFile)(join(REPO, "scripts/build-engine.sh"), [], { maxBuffer: 64 << 20 }).then(({ stdout }) => stdout.trim().split("\n").pop()!);
+    return engineBin;
+}
+
+export interface EngineStack {
+    stack: Stack;
+    workDir: string;
+    stateDir: string;
+    env: Record<string, string>;
+    /** `pulumi stack export` without --show-secrets, as text. */
+    exportPlain(): Promise<string>;
+}
+
+/** A new stack of this project in a temporary directory, on a file:// backend. */
+export async function newStack(stackName: string): Promise<EngineStack> {
+    const bin = await engine();
+    const base = await mkdtemp(join(tmpdir(), "wb-e2e-"));
+    const workDir = join(base, "project");
+    const stateDir = join(base, "state");
+    await mkdir(workDir);
+    await mkdir(stateDir);
+    await copyFile(join(REPO, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
+    for (const entry of PROJECT_FILES) await symlink(join(REPO, entry), join(workDir, entry));
+    const env = {
+        PATH: `${bin}:${process.env.PATH}`,
+        PULUMI_HOME: join(base, "pulumi-home"),
+        PULUMI_BACKEND_URL: `file://${stateDir}`,
+        PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    };
+    const pulumiCommand = await PulumiCommand.get({ root: dirname(bin), skipVersionCheck: true });
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { envVars: env, pulumiCommand });
+    return {
+        stack,
+        workDir,
+        stateDir,
+        env,
+        // Not Stack.exportStack(): it passes --show-secrets.
+        exportPlain: async () => (await promisify(execFile)(join(bin, "pulumi"), ["stack", "export", "--stack", stackName, "--cwd", workDir], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 })).stdout,
+    };
+}
