@@ -64,7 +64,8 @@ const schema = z
         startUid: z.number({ error: "expected a whole number of at least 1000" }).int("expected a whole number of at least 1000").min(1000, "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)").optional(),
         homeDirPath: z.string().regex(/^\/[^\s]*$/, 'expected an absolute path without spaces, e.g. "/home" or "/mnt/home"').optional(),
         scimTokenDays: z.number({ error: "expected a whole number of days between 1 and 3650" }).int("expected a whole number of days between 1 and 3650").min(1, "expected a whole number of days between 1 and 3650").max(3650, "expected a whole number of days between 1 and 3650").default(365),
-        host: hostSchema,
+        host: hostSchema.optional(),
+        hosts: z.array(hostSchema, { error: "expected a list of hosts, each { address, port, user, hostKey }" }).min(1, "expected at least one host").optional(),
         allowUnpinnedHostKey: z.boolean({ error: "expected true or false" }).default(false),
         hasSshPrivateKey: z.boolean(),
         hasClientSecret: z.boolean(),
@@ -73,8 +74,20 @@ const schema = z
         if (c.provisioning === "scim" && isIP(c.hostname)) {
             ctx.addIssue({ code: "custom", path: ["hostname"], message: "SCIM needs a DNS name: Entra ID only connects to https://<hostname>/scim/v2 with a publicly trusted certificate, which an IP address cannot have" });
         }
-        if (!c.host.hostKey && !c.allowUnpinnedHostKey) {
-            ctx.addIssue({ code: "custom", path: ["host", "hostKey"], message: 'required: the host public key to pin ("ssh-keyscan -t ed25519 <host>"); set allowUnpinnedHostKey: true only if you accept any host key' });
+        if (c.host && c.hosts) {
+            ctx.addIssue({ code: "custom", path: ["hosts"], message: "set either host (one server) or hosts (a load-balanced cluster), not both" });
+        } else if (!c.host && !c.hosts) {
+            ctx.addIssue({ code: "custom", path: ["host"], message: "required: the Workbench server { address, port, user, hostKey } (or hosts: [...] for a cluster)" });
+        }
+        const targets = c.hosts ? c.hosts.map((h, i) => ({ h, path: ["hosts", i] })) : c.host ? [{ h: c.host, path: ["host"] }] : [];
+        const seen = new Set<string>();
+        for (const { h, path } of targets) {
+            if (!h.hostKey && !c.allowUnpinnedHostKey) {
+                ctx.addIssue({ code: "custom", path: [...path, "hostKey"], message: 'required: the host public key to pin ("ssh-keyscan -t ed25519 <host>"); set allowUnpinnedHostKey: true only if you accept any host key' });
+            }
+            const id = `${h.address}:${h.port}`;
+            if (seen.has(id)) ctx.addIssue({ code: "custom", path: [...path, "address"], message: `${id} is listed twice` });
+            seen.add(id);
         }
         if (!c.hasSshPrivateKey) {
             ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required: the SSH private key (pulumi config set --secret sshPrivateKey < key)" });
@@ -101,10 +114,14 @@ export const CONFIG_KEYS = [...Object.keys(schema.shape).filter((k) => !k.starts
 export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "clientSecret"] as const;
 
 type Parsed = z.output<typeof schema>;
+/** One Workbench server reached over SSH. */
+export type HostTarget = z.output<typeof hostSchema>;
 
 /** Validated configuration with every default applied. Secrets are not part of it; see `loadConfig`. */
-export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasClientSecret" | "appDisplayName"> {
+export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasClientSecret" | "appDisplayName" | "host" | "hosts"> {
     stack: string;
+    /** The Workbench servers: one, or every node of a load-balanced cluster (from `host` or `hosts`). */
+    hosts: HostTarget[];
     appDisplayName: string;
     /** `https://<hostname>/openid/callback`, the redirect URI registered in Entra ID. */
     redirectUri: string;
@@ -143,9 +160,10 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
         }
     }
     if (problems.length || !result.success) throw new ConfigError(problems);
-    const { hasSshPrivateKey: _s, hasClientSecret: _c, ...parsed } = result.data;
+    const { hasSshPrivateKey: _s, hasClientSecret: _c, host, hosts, ...parsed } = result.data;
     return {
         ...parsed,
+        hosts: hosts ?? [host!],
         stack,
         appDisplayName: parsed.appDisplayName ?? `Posit Workbench (${stack})`,
         redirectUri: `https://${parsed.hostname}/openid/callback`,

@@ -4,7 +4,7 @@ import { loadConfig } from "./config";
 import { RotatingClientSecret } from "./components/clientSecret";
 import { EntraApplication } from "./components/entraApplication";
 import { ScimProvisioning } from "./components/scimProvisioning";
-import { WorkbenchHost } from "./components/workbenchHost";
+import { WorkbenchCluster } from "./components/workbenchCluster";
 import { issuerFor, rserverSettings } from "./host/settings";
 
 const { config, sshPrivateKey, clientSecret: externalClientSecret } = loadConfig();
@@ -45,8 +45,8 @@ const entra =
               servicePrincipal: undefined,
           };
 
-const host = new WorkbenchHost(name, {
-    target: config.host,
+const workbench = new WorkbenchCluster(name, {
+    targets: config.hosts,
     privateKey: sshPrivateKey,
     stack: config.stack,
     clientId: entra.clientId,
@@ -56,8 +56,8 @@ const host = new WorkbenchHost(name, {
 });
 
 const scim =
-    host.scimToken && entra.servicePrincipal
-        ? new ScimProvisioning(`${name}-scim`, { servicePrincipalId: entra.servicePrincipal.id, baseAddress: config.scimBaseAddress, token: host.scimToken })
+    workbench.scimToken && entra.servicePrincipal
+        ? new ScimProvisioning(`${name}-scim`, { servicePrincipalId: entra.servicePrincipal.id, baseAddress: config.scimBaseAddress, token: workbench.scimToken })
         : undefined;
 
 export const clientId = entra.clientId;
@@ -75,5 +75,5 @@ export const scimStatus =
           ? scim.jobId.apply((id) => `synchronization job ${id} enabled, tenant URL ${config.scimBaseAddress}`)
           : `token generated on the host; give Entra ID the scimToken output and the tenant URL ${config.scimBaseAddress}`;
 /** Only when another team owns the Entra app: they need the token to set up provisioning. */
-export const scimToken = scim ? undefined : host.scimToken;
-export const hostOsFamily = host.osFamily;
+export const scimToken = scim ? undefined : workbench.scimToken;
+export const hostOsFamilies = workbench.osFamilies;

@@ -107,6 +107,30 @@ wb_restart_if_pending() {
   echo "restart=done"
 }
 
+# The key Workbench encrypts with: secure-cookie-key-file, then /etc/rstudio, then /var/lib.
+wb_key_file() {
+  local configured candidate
+  configured=$(wb_rserver_option secure-cookie-key-file "")
+  for candidate in "$configured" /etc/rstudio/secure-cookie-key /var/lib/rstudio-server/secure-cookie-key; do
+    [ -n "$candidate" ] && [ -s "$candidate" ] && { echo "$candidate"; return 0; }
+  done
+  wb_fail "no secure-cookie-key found (secure-cookie-key-file, /etc/rstudio/secure-cookie-key, /var/lib/rstudio-server/secure-cookie-key): start Workbench once so it creates one"
+}
+
+# CRC32 of a file as 8 upper-case hex digits (Workbench's own key checksum), from gzip's trailer.
+wb_crc32_hex() {
+  gzip -c <"$1" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n' | tr '[:lower:]' '[:upper:]'
+}
+
+# Stops before anything is written when this node's secure-cookie-key is not the one every node
+# of the stack shares (WB_SECURE_COOKIE_KEY_SHA256, found by the preflights).
+wb_check_cluster_key() {
+  local actual
+  actual=$(sha256sum "$(wb_key_file)" | cut -d' ' -f1)
+  [ "$actual" = "$WB_SECURE_COOKIE_KEY_SHA256" ] \
+    || wb_fail "this node's secure-cookie-key differs from the one the stack's nodes share (sha256 $actual, expected $WB_SECURE_COOKIE_KEY_SHA256); nothing was written"
+}
+
 # The value of KEY in rserver.conf (last one wins), or DEFAULT.
 wb_rserver_option() {
   local value

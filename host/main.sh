@@ -1,6 +1,10 @@
 # shellcheck shell=bash
 # Runs the step's action: the last part of every host command.
 case "${1:-}" in
-  apply | remove) "$1" ;;
+  apply)
+    [ -z "${WB_SECURE_COOKIE_KEY_SHA256:-}" ] || wb_check_cluster_key
+    apply
+    ;;
+  remove) remove ;;
   *) wb_fail "usage: $0 apply|remove" ;;
 esac

@@ -1,37 +1,58 @@
 /**
- * The host steps, their order and the values each one gets: shared by the WorkbenchHost component
- * and the tests that drive the same commands over SSH.
+ * The host steps of a stack, their order and the values each one gets: shared by the WorkbenchHost
+ * component and the tests that drive the same commands over SSH.
+ *
+ * One host or every node of a load-balanced cluster: all nodes run the preflight first (their
+ * secure-cookie-key hashes must agree before anything is written); the client secret is encrypted
+ * once, on the first node, and the same value written everywhere; then the nodes are configured and
+ * restarted one at a time, each only after the previous one answered its health check. The SCIM
+ * token is generated once, on the first node.
  */
 import type { HostStep } from "./commands";
 import { MANAGED_RSERVER_KEYS, renderSettings, RserverSettings } from "./settings";
 
-export interface HostStepSpec {
+export interface StepRef {
+    /** Index of the node in the stack's host list. */
+    node: number;
     id: HostStep;
+}
+
+export interface PlannedStep extends StepRef {
     /** Steps that must have run first (on destroy, they are restored after this one). */
-    after: HostStep[];
-    /** What the step reads on stdin: the client secret, or the digest of the other steps' inputs. */
-    stdin?: "client-secret" | "digest";
+    after: StepRef[];
+    /** What the step reads on stdin: the client secret, its encrypted form, or the digest of the node's other steps. */
+    stdin?: "client-secret" | "encrypted-client-secret" | "digest";
     /** Its stdout is a secret (never logged, kept secret in state). */
     secretOutput?: boolean;
 }
 
-/** Steps that change what Workbench reads; the restart step follows all of them. */
-const CONFIGURATION_STEPS: HostStepSpec[] = [
-    { id: "client-secret", after: ["preflight"], stdin: "client-secret" },
+/** Steps that change what Workbench reads on a node; its restart follows all of them. */
+const CONFIGURATION_STEPS: Array<{ id: HostStep; after: HostStep[]; stdin?: PlannedStep["stdin"] }> = [
+    { id: "client-secret", after: ["preflight"], stdin: "encrypted-client-secret" },
     { id: "rserver-conf", after: ["client-secret"] },
     { id: "home-directories", after: ["preflight"] },
     { id: "nss", after: ["home-directories"] },
     { id: "nscd", after: ["preflight"] },
 ];
 
-/** Every step in an order that respects `after`. */
-export function hostSteps(scim: boolean): HostStepSpec[] {
-    return [
-        { id: "preflight", after: [] },
-        ...CONFIGURATION_STEPS,
-        { id: "restart", after: CONFIGURATION_STEPS.map((s) => s.id), stdin: "digest" },
-        ...(scim ? [{ id: "scim-token", after: ["restart"], secretOutput: true } as HostStepSpec] : []),
-    ];
+/** Every step of a stack with `nodes` hosts, in an order that respects `after`. */
+export function planHostSteps(nodes: number, scim: boolean): PlannedStep[] {
+    const plan: PlannedStep[] = [];
+    for (let node = 0; node < nodes; node++) plan.push({ node, id: "preflight", after: [] });
+    const encrypt: StepRef = { node: 0, id: "encrypt-client-secret" };
+    plan.push({ ...encrypt, after: plan.map(({ node, id }) => ({ node, id })), stdin: "client-secret", secretOutput: true });
+    for (let node = 0; node < nodes; node++) {
+        // Rolling: a node is touched only once the previous one is back and healthy.
+        const previous: StepRef[] = node > 0 ? [{ node: node - 1, id: "restart" }] : [];
+        for (const step of CONFIGURATION_STEPS) {
+            const after = [...step.after.map((id) => ({ node, id })), ...(step.after.includes("preflight") ? previous : [])];
+            if (step.id === "client-secret") after.push(encrypt);
+            plan.push({ node, id: step.id, after, stdin: step.stdin });
+        }
+        plan.push({ node, id: "restart", after: CONFIGURATION_STEPS.map(({ id }) => ({ node, id })), stdin: "digest" });
+    }
+    if (scim) plan.push({ node: 0, id: "scim-token", after: [{ node: 0, id: "restart" }], secretOutput: true });
+    return plan;
 }
 
 export interface HostValues {
@@ -43,6 +64,8 @@ export interface HostValues {
     settings: RserverSettings;
     /** SCIM token lifetime in days. */
     scimTokenDays?: number;
+    /** sha256 of the secure-cookie-key every node shares (see `sharedKeyHash`). */
+    keyHash: string;
 }
 
 /** The name of the SCIM token in Workbench, per stack so stacks sharing a host do not collide. */
@@ -50,14 +73,45 @@ export const scimTokenName = (stack: string) => `Entra ID User Provisioning Toke
 
 /** The WB_ variables one step's script reads. */
 export function stepEnv(id: HostStep, values: HostValues): Record<string, string> {
+    const keyCheck = { WB_SECURE_COOKIE_KEY_SHA256: values.keyHash };
     switch (id) {
+        case "preflight":
+        case "restart":
+            return {};
+        case "encrypt-client-secret":
         case "client-secret":
-            return { WB_CLIENT_ID: values.clientId };
+            return { ...keyCheck, WB_CLIENT_ID: values.clientId };
         case "rserver-conf":
-            return { WB_STACK: values.stack, WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
+            return { ...keyCheck, WB_STACK: values.stack, WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
         case "scim-token":
             return { WB_TOKEN_NAME: scimTokenName(values.stack), WB_TOKEN_DAYS: String(values.scimTokenDays ?? 365) };
         default:
-            return {};
+            return keyCheck;
     }
+}
+
+/**
+ * The secure-cookie-key hash all nodes share, from their preflight outputs. Throws, naming the
+ * odd nodes, when they disagree: a node with another key would not come online in the cluster,
+ * and a secret encrypted on one node could not be decrypted on it.
+ */
+export function sharedKeyHash(nodes: Array<{ name: string; preflight: string }>): string {
+    const hashes = nodes.map(({ name, preflight }) => {
+        const hash = /secure-cookie-key-sha256=([0-9a-f]{64})/.exec(preflight)?.[1];
+        if (!hash) throw new Error(`${name}: the preflight reported no secure-cookie-key hash`);
+        return hash;
+    });
+    const counts = new Map<string, number>();
+    for (const h of hashes) counts.set(h, (counts.get(h) ?? 0) + 1);
+    const [majority, most] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+    if (most === nodes.length) return majority;
+    // With no majority (e.g. two nodes), the first node's key is the reference.
+    const reference = most * 2 > nodes.length ? majority : hashes[0];
+    const odd = nodes.filter((_, i) => hashes[i] !== reference).map((n) => n.name);
+    throw new Error(
+        `the Workbench nodes do not share one secure-cookie-key: ${odd.join(", ")} ${odd.length === 1 ? "has" : "have"} a different key than ${nodes
+            .filter((_, i) => hashes[i] === reference)
+            .map((n) => n.name)
+            .join(", ")}. Copy the same key file to every node (mode 0600) before running the stack; nothing was written.`,
+    );
 }

@@ -13,6 +13,8 @@ apply() {
   [ -e "$module" ] || wb_fail "the Workbench NSS module $module is missing: user provisioning needs a Workbench release that ships it"
   wb_init_state
   echo "os-family=$family"
+  # Nodes of a cluster must share the key; the program compares this hash, never the key.
+  echo "secure-cookie-key-sha256=$(sha256sum "$(wb_key_file)" | cut -d' ' -f1)"
 }
 
 remove() {

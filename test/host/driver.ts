@@ -4,14 +4,17 @@
  */
 import { ExecResult, Sandbox, sshRun } from "../sandbox/sandbox";
 import { hostCommand, HostStep } from "../../host/commands";
-import { hostSteps, HostValues, stepEnv } from "../../host/plan";
+import { HostValues, planHostSteps, sharedKeyHash, stepEnv } from "../../host/plan";
+import { nodeName } from "../../components/workbenchCluster";
 import { rserverSettings } from "../../host/settings";
 
 export const TENANT_ID = "11111111-2222-3333-4444-555555555555";
 export const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 export const CLIENT_SECRET = "Qm8~Zr.client-secret-a1b2c3d4e5f6g7h8";
 
-export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string } = {}): HostValues {
+export type StackValues = Omit<HostValues, "keyHash">;
+
+export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string } = {}): StackValues {
     const provisioning = overrides.provisioning ?? "jit";
     return {
         clientId: CLIENT_ID,
@@ -21,46 +24,74 @@ export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?
     };
 }
 
+/** A failed step, naming the node the way the program does. */
 export class StepError extends Error {
-    constructor(readonly step: HostStep, readonly result: ExecResult) {
-        super(`host step ${step} failed (${result.code}): ${result.stderr}`);
+    constructor(readonly step: HostStep, readonly node: string, readonly result: ExecResult) {
+        super(`host step ${step} on ${node} failed (${result.code}): ${result.stderr}`);
     }
 }
 
 export interface Run {
-    /** Each step's result, in the order run. */
-    results: Map<HostStep, ExecResult>;
+    /** Each step's result, keyed "<node index>/<step>", in the order run. */
+    results: Map<string, ExecResult>;
     /** SSH commands opened. */
     sshCommands: number;
     milliseconds: number;
 }
 
-/** Runs every step's create (`apply`) in order, as `pulumi up` does on a fresh stack. */
-export async function applyAll(sandbox: Sandbox, values: HostValues, clientSecret = CLIENT_SECRET): Promise<Run> {
-    const steps = hostSteps(values.scimTokenDays !== undefined);
-    return runSteps(sandbox, steps.map((s) => s.id), "apply", values, (id) => {
-        const spec = steps.find((s) => s.id === id)!;
-        if (spec.stdin === "client-secret") return `${clientSecret}\n`;
-        if (spec.stdin === "digest") return "digest-of-the-other-steps\n";
-        return undefined;
-    });
-}
+const nameOf = (sandboxes: Sandbox[], node: number) => nodeName({ address: sandboxes[node].host, port: sandboxes[node].port, user: sandboxes[node].user }, node);
 
-/** Runs every step's delete (`remove`) in reverse order, as `pulumi destroy` does. */
-export async function removeAll(sandbox: Sandbox, values: HostValues): Promise<Run> {
-    const ids = hostSteps(values.scimTokenDays !== undefined).map((s) => s.id).reverse();
-    return runSteps(sandbox, ids, "remove", values, () => undefined);
-}
+/** The result of one node's step in a run. */
+export const resultOf = (run: Run, id: HostStep, node = 0) => run.results.get(`${node}/${id}`);
 
-async function runSteps(sandbox: Sandbox, ids: HostStep[], action: "apply" | "remove", values: HostValues, stdinFor: (id: HostStep) => string | undefined): Promise<Run> {
+/**
+ * Runs every step's create (`apply`) in the plan's order, as `pulumi up` does on a fresh stack:
+ * the same commands, the same stdin (the client secret, then its encrypted form from the first node).
+ * `onError` "throw" stops at the first failure like the engine; the failed step is in the error.
+ */
+export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValues, clientSecret = CLIENT_SECRET): Promise<Run> {
+    const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
+    const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
-    const results = new Map<HostStep, ExecResult>();
-    for (const id of ids) {
-        const result = await sshRun(sandbox, hostCommand(id, action, stepEnv(id, values)), stdinFor(id));
-        results.set(id, result);
-        if (result.code !== 0) throw new StepError(id, result);
+    let full: HostValues | undefined;
+    for (const step of planHostSteps(nodes.length, values.scimTokenDays !== undefined)) {
+        if (step.id !== "preflight" && !full) {
+            const keyHash = sharedKeyHash(nodes.map((_, node) => ({ name: nameOf(nodes, node), preflight: resultOf(run, "preflight", node)!.stdout })));
+            full = { ...values, keyHash };
+        }
+        const stdin =
+            step.stdin === "client-secret"
+                ? `${clientSecret}\n`
+                : step.stdin === "encrypted-client-secret"
+                  ? `${resultOf(run, "encrypt-client-secret")!.stdout}\n`
+                  : step.stdin === "digest"
+                    ? "digest-of-the-node's-other-steps\n"
+                    : undefined;
+        await runStep(nodes, step.node, step.id, "apply", full ?? { ...values, keyHash: "" }, stdin, run);
     }
-    return { results, sshCommands: ids.length, milliseconds: Date.now() - started };
+    run.milliseconds = Date.now() - started;
+    return run;
+}
+
+/** Runs every step's delete (`remove`) in reverse plan order, as `pulumi destroy` does. */
+export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackValues): Promise<Run> {
+    const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
+    const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
+    const started = Date.now();
+    // The delete commands the program stored carry the shared key's hash (only apply checks it).
+    const keyHash = (await nodes[0].exec("sha256sum /var/lib/rstudio-server/secure-cookie-key | cut -d' ' -f1")).stdout.trim();
+    for (const step of planHostSteps(nodes.length, values.scimTokenDays !== undefined).reverse()) {
+        await runStep(nodes, step.node, step.id, "remove", { ...values, keyHash }, undefined, run);
+    }
+    run.milliseconds = Date.now() - started;
+    return run;
+}
+
+async function runStep(nodes: Sandbox[], node: number, id: HostStep, action: "apply" | "remove", values: HostValues, stdin: string | undefined, run: Run) {
+    const result = await sshRun(nodes[node], hostCommand(id, action, stepEnv(id, values)), stdin);
+    run.results.set(`${node}/${id}`, result);
+    run.sshCommands++;
+    if (result.code !== 0) throw new StepError(id, nameOf(nodes, node), result);
 }
 
 /** sha256 of each file inside the sandbox ("absent" when missing). */

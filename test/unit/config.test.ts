@@ -36,7 +36,7 @@ describe("parseConfig", () => {
             redirectUri: "https://workbench.example.com/openid/callback",
             scimBaseAddress: "https://workbench.example.com/scim/v2",
         });
-        expect(c.host).toEqual({ address: "10.0.0.5", port: 22, user: "azureuser", hostKey: HOST_KEY });
+        expect(c.hosts).toEqual([{ address: "10.0.0.5", port: 22, user: "azureuser", hostKey: HOST_KEY }]);
         expect(c.startUid).toBeUndefined();
         expect(c.homeDirPath).toBeUndefined();
     });
@@ -58,6 +58,12 @@ describe("parseConfig", () => {
         ["host key missing", { host: { address: "10.0.0.5", user: "u" } }, "host.hostKey", /host public key to pin/],
         ["host key malformed", { host: { address: "10.0.0.5", user: "u", hostKey: "AAAAC3Nz" } }, "host.hostKey", /authorized_keys format/],
         ["a typo in a key", { hostnmae: "x" }, "hostnmae", /unknown key/],
+        ["both host and hosts", { hosts: [{ address: "10.0.0.6", user: "u", hostKey: HOST_KEY }] }, "hosts", /either host .* or hosts/],
+        ["neither host nor hosts", { host: undefined }, "host", /required: the Workbench server/],
+        ["an empty host list", { host: undefined, hosts: [] }, "hosts", /at least one host/],
+        ["a cluster node without host key", { host: undefined, hosts: [{ address: "10.0.0.5", user: "u", hostKey: HOST_KEY }, { address: "10.0.0.6", user: "u" }] }, "hosts.1.hostKey", /host public key to pin/],
+        ["a node listed twice", { host: undefined, hosts: [{ address: "10.0.0.5", user: "u", hostKey: HOST_KEY }, { address: "10.0.0.5", port: 22, user: "v", hostKey: HOST_KEY }] }, "hosts.1.address", /listed twice/],
+        ["a cluster node port out of range", { host: undefined, hosts: [{ address: "10.0.0.5", port: 0, user: "u", hostKey: HOST_KEY }] }, "hosts.0.port", /between 1 and 65535/],
         ["external mode without client id", { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", assignedUsers: [], assignedGroups: [] }, "clientId", /required when entraMode is "external"/],
     ];
     for (const [what, overrides, key, message] of bad) {
@@ -73,9 +79,17 @@ describe("parseConfig", () => {
         expect(problems({}, { sshPrivateKey: false, clientSecret: false })).toEqual([expect.stringMatching(/^posit-workbench-entra:sshPrivateKey: required/)]);
     });
 
+    it("takes a list of hosts for a cluster", () => {
+        const nodes = [
+            { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
+            { address: "10.0.0.6", port: 2222, user: "u", hostKey: HOST_KEY },
+        ];
+        expect(parse({ host: undefined, hosts: nodes }).hosts).toEqual([{ ...nodes[0], port: 22 }, nodes[1]]);
+    });
+
     it("accepts an unpinned host only when the stack opts out explicitly", () => {
         const c = parse({ host: { address: "10.0.0.5", user: "u" }, allowUnpinnedHostKey: true });
-        expect(c.host.hostKey).toBeUndefined();
+        expect(c.hosts[0].hostKey).toBeUndefined();
     });
 
     it("reports every bad key at once, one line each", () => {

@@ -9,6 +9,7 @@ export const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 export const CLIENT_SECRET = "Xq8~client-secret-value-never-in-a-command";
 export const SSH_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-private-key\n-----END OPENSSH PRIVATE KEY-----";
 export const SCIM_TOKEN = "scim-token-value-from-the-host";
+export const ENCRYPTED_SECRET = "0123ABCDencrypted-by-workbench0123ABCD";
 export const USER_ROLE_ID = "18d14569-c3bd-439b-9a66-3a2aee01d14f";
 export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyForUnitTests0000000000000000000";
 
@@ -70,7 +71,13 @@ export async function runProgram(config: Record<string, unknown>, options: { pre
                         state.rotationRfc3339 = "2027-05-28T10:00:00Z";
                         break;
                     case "command:remote:Command":
-                        state.stdout = args.name.endsWith("-scim-token") ? SCIM_TOKEN : args.name.endsWith("-preflight") ? "os-family=debian\n" : "";
+                        state.stdout = args.name.endsWith("-scim-token")
+                            ? SCIM_TOKEN
+                            : args.name.endsWith("-preflight")
+                              ? `os-family=debian\nsecure-cookie-key-sha256=${"b".repeat(64)}\n`
+                              : args.name.endsWith("-encrypt-client-secret")
+                                ? ENCRYPTED_SECRET
+                                : "";
                         break;
                 }
                 return { id, state };
@@ -111,7 +118,7 @@ export async function runProgram(config: Record<string, unknown>, options: { pre
 
 export const byType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
 export const commandNamed = (resources: RecordedResource[], step: string) => {
-    const found = resources.find((r) => r.type === "command:remote:Command" && r.name === `workbench-${step}`);
+    const found = resources.find((r) => r.type === "command:remote:Command" && r.name === `workbench-node1-${step}`);
     if (!found) throw new Error(`no host step ${step}`);
     return found;
 };

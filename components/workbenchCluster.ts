@@ -1,0 +1,134 @@
+import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { hostCommand } from "../host/commands";
+import { HostValues, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef } from "../host/plan";
+import { RserverSettings } from "../host/settings";
+
+export interface SshTarget {
+    /** SSH address of the Workbench server. */
+    address: string;
+    /** SSH port. */
+    port: number;
+    /** Login user with passwordless sudo. */
+    user: string;
+    /** Host public key (authorized_keys format) pinned for every connection; undefined only when the stack opted out. */
+    hostKey?: string;
+}
+
+export interface WorkbenchClusterArgs {
+    /** One server, or every node of a load-balanced cluster (the first one encrypts the secret and holds the SCIM token). */
+    targets: SshTarget[];
+    /** The SSH private key (a Pulumi secret). */
+    privateKey: pulumi.Input<string>;
+    /** The Pulumi stack, named in rserver.conf's managed block and in the SCIM token's name. */
+    stack: string;
+    /** The application (client) id. */
+    clientId: pulumi.Input<string>;
+    /** The client secret (a Pulumi secret); it reaches the host on stdin only. */
+    clientSecret: pulumi.Input<string>;
+    /** The managed rserver.conf keys and values, the same on every node. */
+    settings: pulumi.Input<RserverSettings>;
+    /** Generate a SCIM bearer token on the first node, valid this many days; undefined for JIT. */
+    scimTokenDays?: number;
+}
+
+/** A name for a node in messages and resource names. */
+export const nodeName = (target: SshTarget, index: number) => `node${index + 1} (${target.address}:${target.port})`;
+
+/**
+ * Posit Workbench configured over SSH on one server or every node of a cluster: preflight (and the
+ * shared secure-cookie-key check), the client secret encrypted once with Workbench's own tool,
+ * rserver.conf, PAM home directories, the pwb NSS module, NSCD, then one node at a time at most
+ * one restart with a health check; for SCIM the bearer token. Every step is convergent and its
+ * delete restores what its create changed.
+ */
+export class WorkbenchCluster extends pulumi.ComponentResource {
+    /** "debian" or "rhel" per node, as found by the preflights. */
+    readonly osFamilies: pulumi.Output<string[]>;
+    /** The SCIM bearer token (a Pulumi secret), when SCIM provisioning is on. */
+    readonly scimToken?: pulumi.Output<string>;
+
+    constructor(name: string, args: WorkbenchClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("workbench:host:WorkbenchCluster", name, {}, opts);
+        const created = new Map<string, command.remote.Command>();
+        const key = (ref: StepRef) => `${ref.node}/${ref.id}`;
+        const get = (ref: StepRef) => created.get(key(ref))!;
+        const preflightOf = (node: number) => get({ node, id: "preflight" });
+
+        let values: pulumi.Output<HostValues> | undefined;
+        const valuesFor = (step: PlannedStep): pulumi.Output<HostValues> => {
+            if (step.id === "preflight") return pulumi.output({ clientId: "", settings: {}, keyHash: "", stack: args.stack });
+            if (!values) {
+                // Every preflight has run: nothing is written unless the nodes share one key.
+                const names = args.targets.map(nodeName);
+                const keyHash = pulumi
+                    .all(args.targets.map((_, node) => preflightOf(node).stdout))
+                    .apply((outs) => sharedKeyHash(outs.map((preflight, i) => ({ name: names[i], preflight }))));
+                values = pulumi.all([args.clientId, args.settings, keyHash]).apply(([clientId, settings, hash]) => ({
+                    clientId,
+                    settings,
+                    keyHash: hash,
+                    stack: args.stack,
+                    scimTokenDays: args.scimTokenDays,
+                }));
+            }
+            return values;
+        };
+        const stdinFor = (step: PlannedStep, dependsOn: command.remote.Command[]) => {
+            switch (step.stdin) {
+                case "client-secret":
+                    return pulumi.secret(pulumi.interpolate`${args.clientSecret}\n`);
+                case "encrypted-client-secret":
+                    return pulumi.secret(pulumi.interpolate`${get({ node: 0, id: "encrypt-client-secret" }).stdout}\n`);
+                case "digest":
+                    return digestOf(dependsOn);
+                default:
+                    return undefined;
+            }
+        };
+
+        for (const step of planHostSteps(args.targets.length, args.scimTokenDays !== undefined)) {
+            const target = args.targets[step.node];
+            const env = valuesFor(step).apply((v) => stepEnv(step.id, v));
+            const dependsOn = step.after.map(get);
+            const resource = new command.remote.Command(
+                `${name}-node${step.node + 1}-${step.id}`,
+                {
+                    connection: { host: target.address, port: target.port, user: target.user, privateKey: args.privateKey, hostKey: target.hostKey, dialErrorLimit: 3 },
+                    // Pointing a node at another host replaces its steps: the old host is restored first.
+                    triggers: [`${target.address}:${target.port}`],
+                    create: env.apply((e) => hostCommand(step.id, "apply", e)),
+                    delete: env.apply((e) => hostCommand(step.id, "remove", e)),
+                    stdin: stdinFor(step, dependsOn),
+                    ...(step.secretOutput ? { logging: "none" as const } : {}),
+                },
+                {
+                    parent: this,
+                    dependsOn,
+                    // Its delete undoes its create at the same paths: never let an old copy's delete run after a new copy's create.
+                    deleteBeforeReplace: true,
+                    ...(step.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
+                },
+            );
+            created.set(key(step), resource);
+        }
+
+        const token = created.get(key({ node: 0, id: "scim-token" }));
+        if (token) this.scimToken = pulumi.secret(token.stdout);
+        this.osFamilies = pulumi
+            .all(args.targets.map((_, node) => preflightOf(node).stdout))
+            .apply((outs) => outs.map((out) => /os-family=(\w+)/.exec(out)?.[1] ?? "unknown"));
+        this.registerOutputs({ osFamilies: this.osFamilies });
+    }
+}
+
+/**
+ * A digest of the given steps' inputs, sent on a restart step's stdin: it makes the restart run
+ * again whenever any of them changes. Secret, because it covers the encrypted client secret.
+ */
+function digestOf(steps: command.remote.Command[]): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi.all(steps.map((c) => pulumi.all([c.create, c.stdin]))).apply((inputs) => createHash("sha256").update(JSON.stringify(inputs)).digest("hex")),
+    );
+}

@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# Encrypts the client secret with Workbench's own `rstudio-server encrypt-password`, on one node
+# (the value is the same for every node that shares the secure-cookie-key). Prints only the
+# encrypted value, which the program keeps secret.
+#   stdin          the client secret (one line); never on the command line
+#   WB_CLIENT_ID   the application (client) id (part of the fingerprint)
+ENCRYPTED="$WB_STATE_DIR/openid-client-secret.encrypted"
+FINGERPRINT="$WB_STATE_DIR/openid-client-secret.fingerprint"
+
+# A salted hash of what was encrypted, so an unchanged secret is not encrypted again (the
+# encryption uses a random IV: a new value would rewrite the file on every node and restart them).
+fingerprint() {
+  local salt="$WB_STATE_DIR/salt"
+  wb_init_state
+  [ -s "$salt" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$salt"
+  { cat "$salt"; printf '\n%s\n%s\n%s\n' "$WB_CLIENT_ID" "$1" "$2"; } | sha256sum | cut -d' ' -f1
+}
+
+# Reads the tool's output until it waits at a prompt (output ending in ':' followed by a pause),
+# or until it exits. Appends what it read to OUTPUT. Returns 0 at a prompt, 1 at the end.
+read_to_prompt() {
+  local c deadline=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if IFS= read -r -s -d '' -n 1 -t 0.3 c <&"$FROM_TOOL"; then
+      OUTPUT+=${c:-$'\n'}
+    elif [ $? -gt 128 ]; then
+      # No output for a moment: a prompt ends in ':' (and maybe a space).
+      case "${OUTPUT%"${OUTPUT##*[! ]}"}" in *:) return 0 ;; esac
+    else
+      return 1
+    fi
+  done
+  return 1
+}
+
+# Runs encrypt-password on a pseudo-terminal and answers its prompts (it asks twice) only once
+# each prompt is shown, so it works whether the tool reads the terminal or stdin and no answer is
+# flushed or echoed. Prints only the encrypted value, checked against the documented shape: the
+# key file's CRC32 at both ends.
+encrypt() {
+  local secret=$1 crc=$2 answers=0 value status=0 pid to_tool
+  command -v script >/dev/null || wb_fail "the 'script' command (util-linux) is needed to answer encrypt-password's prompts"
+  OUTPUT=""
+  coproc ENCRYPT { script -qfec "rstudio-server encrypt-password" /dev/null 2>&1; }
+  # Copies of the coprocess's pipes: bash closes its own when the coprocess ends.
+  pid=$ENCRYPT_PID
+  exec {FROM_TOOL}<&"${ENCRYPT[0]}" {to_tool}>&"${ENCRYPT[1]}"
+  while read_to_prompt; do
+    answers=$((answers + 1))
+    [ "$answers" -le 2 ] || break
+    printf '%s\n' "$secret" >&"$to_tool"
+    OUTPUT=""
+  done
+  # Gone after its output ended; still there only if it asked a third time or hung.
+  for _ in 1 2 3 4 5 6; do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" || status=$?
+  exec {FROM_TOOL}<&- {to_tool}>&-
+  [ "$status" -eq 0 ] || wb_fail "rstudio-server encrypt-password failed (exit $status, answered $answers prompts); nothing was written"
+  value=$(printf '%s\n' "$OUTPUT" | tr -d '\r' | grep -E "^${crc}[A-Za-z0-9+/]{16,}${crc}\$" | tail -n 1) \
+    || wb_fail "rstudio-server encrypt-password printed no value of the documented shape (CRC32 $crc of the key file at both ends); nothing was written"
+  printf '%s' "$value"
+}
+
+apply() {
+  local secret crc wanted encrypted
+  IFS= read -r secret || [ -n "$secret" ] || wb_fail "no client secret on stdin"
+  [ -n "$secret" ] || wb_fail "the client secret is empty"
+  crc=$(wb_crc32_hex "$(wb_key_file)")
+  wanted=$(fingerprint "$secret" "$crc")
+  if [ -s "$ENCRYPTED" ] && [ -e "$FINGERPRINT" ] && [ "$(cat "$FINGERPRINT")" = "$wanted" ]; then
+    cat "$ENCRYPTED"
+    return 0
+  fi
+  encrypted=$(encrypt "$secret" "$crc")
+  printf '%s' "$encrypted" >"$ENCRYPTED"
+  printf '%s\n' "$wanted" >"$FINGERPRINT"
+  printf '%s' "$encrypted"
+}
+
+remove() {
+  rm -f "$ENCRYPTED" "$FINGERPRINT"
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { planHostSteps, sharedKeyHash, stepEnv } from "../../host/plan";
+
+const h = (c: string) => c.repeat(64);
+
+describe("sharedKeyHash", () => {
+    it("returns the hash all nodes share", () => {
+        const nodes = ["a", "b", "c"].map((name) => ({ name, preflight: `os-family=debian\nsecure-cookie-key-sha256=${h("1")}\n` }));
+        expect(sharedKeyHash(nodes)).toBe(h("1"));
+    });
+
+    it("names the odd node of three", () => {
+        const nodes = [
+            { name: "node1 (10.0.0.5:22)", preflight: `secure-cookie-key-sha256=${h("1")}` },
+            { name: "node2 (10.0.0.6:22)", preflight: `secure-cookie-key-sha256=${h("2")}` },
+            { name: "node3 (10.0.0.7:22)", preflight: `secure-cookie-key-sha256=${h("1")}` },
+        ];
+        expect(() => sharedKeyHash(nodes)).toThrow(/node2 \(10\.0\.0\.6:22\) has a different key than node1 \(10\.0\.0\.5:22\), node3 \(10\.0\.0\.7:22\)/);
+    });
+
+    it("takes the first node as reference when there is no majority", () => {
+        expect(() => sharedKeyHash([{ name: "n1", preflight: `secure-cookie-key-sha256=${h("1")}` }, { name: "n2", preflight: `secure-cookie-key-sha256=${h("2")}` }])).toThrow(/^the Workbench nodes do not share one secure-cookie-key: n2 has a different key than n1/);
+    });
+
+    it("never includes a hash in the message (nor, of course, a key)", () => {
+        expect(() => sharedKeyHash([{ name: "n1", preflight: `secure-cookie-key-sha256=${h("1")}` }, { name: "n2", preflight: `secure-cookie-key-sha256=${h("2")}` }])).not.toThrow(/1111/);
+    });
+
+    it("refuses a preflight without a hash", () => {
+        expect(() => sharedKeyHash([{ name: "n1", preflight: "os-family=debian" }])).toThrow(/n1: the preflight reported no secure-cookie-key hash/);
+    });
+});
+
+describe("planHostSteps", () => {
+    it("lists each step after the steps it needs", () => {
+        for (const nodes of [1, 2, 3]) {
+            const plan = planHostSteps(nodes, true);
+            const seen = new Set<string>();
+            for (const step of plan) {
+                for (const dep of step.after) expect(seen.has(`${dep.node}/${dep.id}`), `${step.node}/${step.id} after ${dep.node}/${dep.id}`).toBe(true);
+                seen.add(`${step.node}/${step.id}`);
+            }
+            expect(plan.filter((s) => s.id === "restart")).toHaveLength(nodes);
+        }
+    });
+
+    it("has no SCIM token step for JIT", () => {
+        expect(planHostSteps(2, false).some((s) => s.id === "scim-token")).toBe(false);
+    });
+});
+
+describe("stepEnv", () => {
+    const values = { clientId: "c", stack: "prod", settings: { "auth-openid": "1" }, keyHash: h("9"), scimTokenDays: 7 };
+
+    it("gives the key hash to every step that writes, and nothing to preflight and restart", () => {
+        for (const id of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"] as const) {
+            expect(stepEnv(id, values).WB_SECURE_COOKIE_KEY_SHA256, id).toBe(h("9"));
+        }
+        expect(stepEnv("preflight", values)).toEqual({});
+        expect(stepEnv("restart", values)).toEqual({});
+    });
+
+    it("names the SCIM token after the stack", () => {
+        expect(stepEnv("scim-token", values)).toEqual({ WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7" });
+    });
+});

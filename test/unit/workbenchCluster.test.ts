@@ -1,0 +1,168 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { WorkbenchCluster } from "../../components/workbenchCluster";
+import { CLIENT_ID, CLIENT_SECRET, HOST_KEY, SCIM_TOKEN, SSH_PRIVATE_KEY } from "./program";
+
+const KEY_HASH = "a".repeat(64);
+const ENCRYPTED = "0123ABCDencryptedvalue0123ABCD";
+
+interface Captured {
+    resource: pulumi.Resource;
+    name: string;
+    props: Record<string, any>;
+    opts: pulumi.CustomResourceOptions;
+}
+
+/** Builds a WorkbenchCluster under mocks and captures every command with its props and options. */
+async function build(nodes: number) {
+    const captured: Captured[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                const stdout = args.name.endsWith("-preflight")
+                    ? `os-family=debian\nsecure-cookie-key-sha256=${KEY_HASH}\n`
+                    : args.name.endsWith("-encrypt-client-secret")
+                      ? ENCRYPTED
+                      : args.name.endsWith("-scim-token")
+                        ? SCIM_TOKEN
+                        : "";
+                return { id: `${args.name}-id`, state: { ...args.inputs, stdout } };
+            },
+            call: () => ({}),
+        },
+        "posit-workbench-entra",
+        "prod",
+        false,
+    );
+    const cluster = new WorkbenchCluster(
+        "wb",
+        {
+            targets: Array.from({ length: nodes }, (_, i) => ({ address: `10.0.0.${i + 5}`, port: 22, user: "admin", hostKey: HOST_KEY })),
+            privateKey: pulumi.secret(SSH_PRIVATE_KEY),
+            stack: "prod",
+            clientId: CLIENT_ID,
+            clientSecret: pulumi.secret(CLIENT_SECRET),
+            settings: { "auth-openid": "1" },
+            scimTokenDays: 30,
+        },
+        {
+            transformations: [
+                (args) => {
+                    if (args.type === "command:remote:Command") captured.push({ resource: args.resource, name: args.name, props: args.props, opts: args.opts });
+                    return undefined;
+                },
+            ],
+        },
+    );
+    const step = (name: string) => {
+        const found = captured.find((c) => c.name === `wb-${name}`);
+        if (!found) throw new Error(`no step ${name}`);
+        return found;
+    };
+    const deps = (name: string) => ((step(name).opts.dependsOn as pulumi.Resource[]) ?? []).map((r) => captured.find((c) => c.resource === r)!.name.replace(/^wb-/, "")).sort();
+    const resolved = (o: pulumi.Input<any>) => new Promise<any>((resolve) => pulumi.output(o).apply(resolve));
+    return { cluster, captured, step, deps, resolved };
+}
+
+describe("WorkbenchCluster on one host", () => {
+    let b: Awaited<ReturnType<typeof build>>;
+    beforeAll(async () => {
+        b = await build(1);
+    });
+
+    it("registers the host steps in order under the component", () => {
+        expect(b.captured.map((c) => c.name)).toEqual([
+            "wb-node1-preflight",
+            "wb-node1-encrypt-client-secret",
+            "wb-node1-client-secret",
+            "wb-node1-rserver-conf",
+            "wb-node1-home-directories",
+            "wb-node1-nss",
+            "wb-node1-nscd",
+            "wb-node1-restart",
+            "wb-node1-scim-token",
+        ]);
+        for (const c of b.captured) expect(c.opts.parent).toBe(b.cluster);
+    });
+
+    it("deletes before replacing every step, so an old step's restore never undoes a new step's work", () => {
+        for (const c of b.captured) expect(c.opts.deleteBeforeReplace, c.name).toBe(true);
+    });
+
+    it("orders the steps: encrypt after preflight, secret before rserver.conf, PAM before NSS, restart after all, token after restart", () => {
+        expect(b.deps("node1-preflight")).toEqual([]);
+        expect(b.deps("node1-encrypt-client-secret")).toEqual(["node1-preflight"]);
+        expect(b.deps("node1-client-secret")).toEqual(["node1-encrypt-client-secret", "node1-preflight"]);
+        expect(b.deps("node1-rserver-conf")).toEqual(["node1-client-secret"]);
+        expect(b.deps("node1-nss")).toEqual(["node1-home-directories"]);
+        expect(b.deps("node1-restart")).toEqual(["node1-client-secret", "node1-home-directories", "node1-nscd", "node1-nss", "node1-rserver-conf"]);
+        expect(b.deps("node1-scim-token")).toEqual(["node1-restart"]);
+    });
+
+    it("keeps the encrypted secret's and the token's stdout secret and unlogged", () => {
+        for (const name of ["node1-encrypt-client-secret", "node1-scim-token"]) {
+            expect(b.step(name).opts.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stderr"]));
+            expect(b.step(name).props.logging).toBe("none");
+        }
+    });
+
+    it("sends the client secret to the encrypt step and its encrypted form to the file step, both secret", async () => {
+        const encrypt = b.step("node1-encrypt-client-secret").props.stdin;
+        const write = b.step("node1-client-secret").props.stdin;
+        expect(await pulumi.isSecret(pulumi.output(encrypt))).toBe(true);
+        expect(await pulumi.isSecret(pulumi.output(write))).toBe(true);
+        expect(await b.resolved(encrypt)).toBe(`${CLIENT_SECRET}\n`);
+        expect(await b.resolved(write)).toBe(`${ENCRYPTED}\n`);
+        expect(await pulumi.isSecret(pulumi.output(b.step("node1-restart").props.stdin))).toBe(true);
+    });
+
+    it("checks the shared key hash before writing: every writing step carries it", async () => {
+        for (const name of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"]) {
+            expect(await b.resolved(b.step(`node1-${name}`).props.create), name).toContain(`WB_SECURE_COOKIE_KEY_SHA256='${KEY_HASH}'`);
+        }
+    });
+
+    it("pins the host key and replaces the steps when the address changes", async () => {
+        const c = b.step("node1-preflight");
+        expect(await b.resolved(c.props.connection)).toMatchObject({ host: "10.0.0.5", port: 22, user: "admin", hostKey: HOST_KEY });
+        expect(c.props.triggers).toEqual(["10.0.0.5:22"]);
+    });
+
+    it("never puts a secret in a command string", async () => {
+        for (const c of b.captured) {
+            const commands = `${await b.resolved(c.props.create)}${await b.resolved(c.props.delete)}`;
+            for (const secret of [CLIENT_SECRET, ENCRYPTED, SCIM_TOKEN, SSH_PRIVATE_KEY]) expect(commands, c.name).not.toContain(secret);
+        }
+    });
+
+    it("exposes the token only as a secret", async () => {
+        expect(await pulumi.isSecret(b.cluster.scimToken!)).toBe(true);
+        expect(await b.resolved(b.cluster.osFamilies)).toEqual(["debian"]);
+    });
+});
+
+describe("WorkbenchCluster on three nodes", () => {
+    let b: Awaited<ReturnType<typeof build>>;
+    beforeAll(async () => {
+        b = await build(3);
+    });
+
+    it("encrypts once and generates the token once, on the first node", () => {
+        expect(b.captured.filter((c) => c.name.endsWith("-encrypt-client-secret")).map((c) => c.name)).toEqual(["wb-node1-encrypt-client-secret"]);
+        expect(b.captured.filter((c) => c.name.endsWith("-scim-token")).map((c) => c.name)).toEqual(["wb-node1-scim-token"]);
+    });
+
+    it("runs every preflight before anything is written, and writes the same encrypted value everywhere", async () => {
+        expect(b.deps("node1-encrypt-client-secret")).toEqual(["node1-preflight", "node2-preflight", "node3-preflight"]);
+        for (const node of [1, 2, 3]) expect(await b.resolved(b.step(`node${node}-client-secret`).props.stdin)).toBe(`${ENCRYPTED}\n`);
+    });
+
+    it("rolls: a node is configured only after the previous node restarted", () => {
+        for (const name of ["preflight", "client-secret", "home-directories", "nscd"].map((s) => `node2-${s}`)) {
+            if (name.endsWith("preflight")) expect(b.deps(name)).toEqual([]);
+            else expect(b.deps(name)).toContain("node1-restart");
+        }
+        expect(b.deps("node3-home-directories")).toEqual(["node2-restart", "node3-preflight"]);
+        expect(b.deps("node3-nscd")).toEqual(["node2-restart", "node3-preflight"]);
+    });
+});
