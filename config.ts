@@ -15,7 +15,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
 
-const uuid = (what: string) => z.string().regex(UUID, `expected ${what} as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`);
+const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+/** "<type> <base64 blob>": the blob must decode and name the same key type (placeholders do not). */
+function isWellFormedHostKey(line: string): boolean {
+    const match = HOST_KEY.exec(line);
+    if (!match) return false;
+    const blob = Buffer.from(line.split(" ")[1], "base64");
+    if (blob.length < 4) return false;
+    const typeLength = blob.readUInt32BE(0);
+    if (blob.subarray(4, 4 + typeLength).toString("latin1") !== match[1]) return false;
+    // An ed25519 key is its type and 32 bytes of key, nothing more or less.
+    return match[1] !== "ssh-ed25519" || blob.length === 4 + typeLength + 4 + 32;
+}
+
+const uuid = (what: string) =>
+    z
+        .string()
+        .regex(UUID, `expected ${what} as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`)
+        .refine((v) => v !== NIL_UUID, `expected ${what}, not the all-zero placeholder`);
 
 const hostnameSchema = z
     .string({ error: "required: the public DNS name users and Entra ID reach Workbench at, e.g. workbench.example.com" })
@@ -40,7 +57,10 @@ const hostSchema = z.strictObject(
         /** Login user; it needs passwordless sudo. */
         user: z.string({ error: "expected the SSH login user (it needs passwordless sudo)" }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name").default("root"),
         /** The host's public key in authorized_keys format (`ssh-keyscan -t ed25519 <host>`), pinned for every connection. */
-        hostKey: z.string().regex(HOST_KEY, 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)').optional(),
+        hostKey: z
+            .string()
+            .refine(isWellFormedHostKey, 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)')
+            .optional(),
     },
     { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey` : "expected an object { address, port, user, hostKey }") },
 );
@@ -103,6 +123,16 @@ const schema = z
         if (!external && c.hasClientSecret) {
             ctx.addIssue({ code: "custom", path: ["clientSecret"], message: 'only used when entraMode is "external"; in "managed" mode the stack creates and rotates the secret' });
         }
+        if (c.secretRotationDays + c.secretGraceDays > 730) {
+            ctx.addIssue({ code: "custom", path: ["secretGraceDays"], message: `secretRotationDays + secretGraceDays is ${c.secretRotationDays + c.secretGraceDays}; a client secret may live at most 730 days` });
+        }
+        for (const key of ["assignedUsers", "assignedGroups", "assignedGroupNames"] as const) {
+            const seen = new Set<string>();
+            for (const [i, v] of c[key].entries()) {
+                if (seen.has(v.toLowerCase())) ctx.addIssue({ code: "custom", path: [key, i], message: `"${v}" is listed twice` });
+                seen.add(v.toLowerCase());
+            }
+        }
         if (external && (c.assignedUsers.length || c.assignedGroups.length || c.assignedGroupNames.length || c.adminConsent)) {
             ctx.addIssue({ code: "custom", path: ["entraMode"], message: 'assignments and adminConsent need entraMode "managed"; with "external" the owner of the app manages them' });
         }
@@ -129,6 +159,16 @@ export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasC
     scimBaseAddress: string;
 }
 
+/** What the validation may know of the secret keys: never their values. */
+export interface SecretFacts {
+    sshPrivateKey: boolean;
+    clientSecret: boolean;
+    /** Secret keys whose values sit in the stack file unencrypted. */
+    storedInClear?: string[];
+    /** The client secret has the shape of a secret ID, the classic mix-up (AADSTS7000215). */
+    clientSecretLooksLikeId?: boolean;
+}
+
 /** One message per bad key, all of them at once. */
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
@@ -141,15 +181,21 @@ export class ConfigError extends Error {
  * Validates raw stack configuration (values already JSON-decoded) and applies defaults.
  * Secret values are never passed in: only whether they are present.
  */
-export function parseConfig(raw: Record<string, unknown>, stack: string, secretsPresent: { sshPrivateKey: boolean; clientSecret: boolean }): WorkbenchConfig {
+export function parseConfig(raw: Record<string, unknown>, stack: string, secrets: SecretFacts): WorkbenchConfig {
     const problems: string[] = [];
+    for (const key of secrets.storedInClear ?? []) {
+        problems.push(`${CONFIG_NAMESPACE}:${key}: stored in clear in the stack file; set it with: pulumi config set --secret ${key}`);
+    }
+    if (secrets.clientSecretLooksLikeId) {
+        problems.push(`${CONFIG_NAMESPACE}:clientSecret: looks like the secret's ID (a UUID); expected the secret's Value, shown once when the secret is created`);
+    }
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             problems.push(`${CONFIG_NAMESPACE}:${key}: unknown key; expected one of ${CONFIG_KEYS.join(", ")}`);
         }
     }
     const input = Object.fromEntries(Object.entries(raw).filter(([k]) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)));
-    const result = schema.safeParse({ ...input, hasSshPrivateKey: secretsPresent.sshPrivateKey, hasClientSecret: secretsPresent.clientSecret });
+    const result = schema.safeParse({ ...input, hasSshPrivateKey: secrets.sshPrivateKey, hasClientSecret: secrets.clientSecret });
     if (!result.success) {
         const seen = new Set<string>();
         for (const issue of result.error.issues) {
@@ -190,6 +236,13 @@ export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.O
     const reader = new pulumi.Config(CONFIG_NAMESPACE);
     const sshPrivateKey = reader.getSecret("sshPrivateKey");
     const clientSecret = reader.getSecret("clientSecret");
-    const config = parseConfig(raw, pulumi.getStack(), { sshPrivateKey: sshPrivateKey !== undefined, clientSecret: clientSecret !== undefined });
+    // Internal to the SDK (not in its typings): absent, the check is skipped.
+    const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    const config = parseConfig(raw, pulumi.getStack(), {
+        sshPrivateKey: sshPrivateKey !== undefined,
+        clientSecret: clientSecret !== undefined,
+        storedInClear: isConfigSecret ? SECRET_CONFIG_KEYS.filter((k) => raw[k] !== undefined && !isConfigSecret(`${prefix}${k}`)) : [],
+        clientSecretLooksLikeId: typeof raw.clientSecret === "string" && UUID.test(raw.clientSecret),
+    });
     return { config, sshPrivateKey: sshPrivateKey!, clientSecret };
 }

@@ -101,6 +101,8 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                     create: env.apply((e) => hostCommand(step.id, "apply", e)),
                     delete: env.apply((e) => hostCommand(step.id, "remove", e)),
                     stdin: stdinFor(step, dependsOn),
+                    // Otherwise the provider sends the previous stdout (the token, the encrypted secret) as PULUMI_COMMAND_STDOUT.
+                    addPreviousOutputInEnv: false,
                     ...(step.secretOutput ? { logging: "none" as const } : {}),
                 },
                 {

@@ -6,19 +6,19 @@
 SECRET_FILE=/etc/rstudio/openid-client-secret
 
 apply() {
-  local encrypted crc new
+  local encrypted key crc new
   IFS= read -r encrypted || [ -n "$encrypted" ] || wb_fail "no encrypted client secret on stdin"
   case "$WB_CLIENT_ID" in *[!0-9a-fA-F-]* | "") wb_fail "WB_CLIENT_ID is not a client id" ;; esac
   id rstudio-server >/dev/null 2>&1 || wb_fail "user rstudio-server does not exist: is Posit Workbench installed?"
-  crc=$(wb_crc32_hex "$(wb_key_file)")
+  key=$(wb_key_file)
+  crc=$(wb_crc32_hex "$key")
   case "$encrypted" in
     "$crc"*"$crc") ;;
     *) wb_fail "the encrypted client secret was not made with this node's secure-cookie-key (CRC32 $crc); nothing was written" ;;
   esac
-  new=$(mktemp)
+  new=$(wb_tmp)
   printf 'client-id=%s\nclient-secret=%s\n' "$WB_CLIENT_ID" "$encrypted" >"$new"
   wb_install "$SECRET_FILE" "$new" 0600 rstudio-server:rstudio-server
-  rm -f "$new"
   [ "$WB_CHANGED" = no ] || wb_mark_restart
   echo "openid-client-secret=$([ "$WB_CHANGED" = yes ] && echo changed || echo unchanged)"
 }
@@ -29,6 +29,6 @@ remove() {
     wb_log "$SECRET_FILE was replaced after this program wrote it: left as it is"
     wb_forget "$SECRET_FILE"
   fi
-  [ "$WB_RESTORED" = none ] || wb_mark_restart
+  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
   echo "openid-client-secret=$WB_RESTORED"
 }

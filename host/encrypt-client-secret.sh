@@ -41,7 +41,8 @@ encrypt() {
   local secret=$1 crc=$2 answers=0 value status=0 pid to_tool
   command -v script >/dev/null || wb_fail "the 'script' command (util-linux) is needed to answer encrypt-password's prompts"
   OUTPUT=""
-  coproc ENCRYPT { script -qfec "rstudio-server encrypt-password" /dev/null 2>&1; }
+  # -E never: the terminal never echoes an answer, even if the tool leaves echo on.
+  coproc ENCRYPT { script -qfec "rstudio-server encrypt-password" -E never /dev/null 2>&1; }
   # Copies of the coprocess's pipes: bash closes its own when the coprocess ends.
   pid=$ENCRYPT_PID
   exec {FROM_TOOL}<&"${ENCRYPT[0]}" {to_tool}>&"${ENCRYPT[1]}"
@@ -63,10 +64,11 @@ encrypt() {
 }
 
 apply() {
-  local secret crc wanted encrypted
+  local secret key crc wanted encrypted
   IFS= read -r secret || [ -n "$secret" ] || wb_fail "no client secret on stdin"
   [ -n "$secret" ] || wb_fail "the client secret is empty"
-  crc=$(wb_crc32_hex "$(wb_key_file)")
+  key=$(wb_key_file)
+  crc=$(wb_crc32_hex "$key")
   wanted=$(fingerprint "$secret" "$crc")
   if [ -s "$ENCRYPTED" ] && [ -e "$FINGERPRINT" ] && [ "$(cat "$FINGERPRINT")" = "$wanted" ]; then
     cat "$ENCRYPTED"

@@ -16,8 +16,11 @@ apply_debian() {
     echo "common-session=unchanged"
     return 0
   fi
-  local new; new=$(mktemp)
-  { [ -e "$COMMON_SESSION" ] && cat "$COMMON_SESSION"; printf '\n%s\n%s\n' "$MKHOMEDIR_COMMENT" "$MKHOMEDIR_LINE"; } >"$new"
+  local new; new=$(wb_tmp)
+  {
+    if [ -e "$COMMON_SESSION" ]; then cat "$COMMON_SESSION"; fi
+    printf '\n%s\n%s\n' "$MKHOMEDIR_COMMENT" "$MKHOMEDIR_LINE"
+  } >"$new"
   wb_install "$COMMON_SESSION" "$new" 0644 root:root
   wb_mark_restart
   echo "common-session=changed"
@@ -26,16 +29,16 @@ apply_debian() {
 remove_debian() {
   wb_restore "$COMMON_SESSION"
   if [ "$WB_RESTORED" = edited ]; then
-    local new; new=$(mktemp)
+    local new; new=$(wb_tmp)
     grep -vxF -e "$MKHOMEDIR_COMMENT" -e "$MKHOMEDIR_LINE" "$COMMON_SESSION" >"$new" || true
-    cat "$new" >"$COMMON_SESSION"
+    wb_rewrite "$COMMON_SESSION" "$new"
     wb_forget "$COMMON_SESSION"
   fi
-  [ "$WB_RESTORED" = none ] || wb_mark_restart
+  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
   echo "common-session=$WB_RESTORED"
 }
 
-has_feature() { authselect current --raw 2>/dev/null | tr ' ' '\n' | grep -qx "$1"; }
+has_feature() { authselect current --raw 2>/dev/null | tr ' ' '\n' | grep -x "$1" >/dev/null; }
 
 apply_rhel() {
   local missing=() changed=no
@@ -79,5 +82,5 @@ remove_rhel() {
   echo "mkhomedir=restored"
 }
 
-apply() { "apply_$(wb_os_family)"; }
-remove() { "remove_$(wb_os_family)"; }
+apply() { local family; family=$(wb_os_family); "apply_$family"; }
+remove() { local family; family=$(wb_os_family); "remove_$family"; }

@@ -9,6 +9,11 @@ export LC_ALL=C
 WB_STATE_DIR=/var/lib/posit-workbench-entra
 WB_RESTART_PENDING="$WB_STATE_DIR/restart-pending"
 
+# Scratch files of this run, removed when it ends.
+WB_TMP=$(mktemp -d)
+trap 'rm -rf "$WB_TMP"' EXIT
+wb_tmp() { mktemp "$WB_TMP/XXXXXX"; }
+
 wb_log() { printf '%s: %s\n' "${WB_STEP:-host}" "$*" >&2; }
 wb_fail() { printf '%s: ERROR: %s\n' "${WB_STEP:-host}" "$*" >&2; exit 1; }
 
@@ -40,34 +45,50 @@ wb_remember_original() {
 }
 
 # wb_install PATH NEWFILE MODE OWNER: writes NEWFILE's content to PATH atomically when content,
-# mode or owner differ. Sets WB_CHANGED to yes or no.
+# mode or owner differ. Sets WB_CHANGED to yes or no. A PATH that someone changed since this
+# program last wrote it is marked "foreign": destroy then undoes only the program's own lines.
 # shellcheck disable=SC2034 # WB_CHANGED is read by the step scripts
 wb_install() {
-  local path=$1 new=$2 mode=$3 owner=$4 tmp
+  local path=$1 new=$2 mode=$3 owner=$4 record tmp
+  record=$(wb_record "$path")
   WB_CHANGED=no
   if [ -e "$path" ] && cmp -s "$new" "$path" \
      && [ "$(stat -c '%a %U:%G' "$path")" = "${mode#0} $owner" ]; then
     return 0
   fi
   wb_remember_original "$path"
+  if [ -e "$record.written" ] && [ "$(wb_sha256 "$path")" != "$(cat "$record.written")" ]; then
+    : >"$record.foreign"
+  fi
   tmp=$(mktemp "$path.wb-XXXXXX")
   cat "$new" >"$tmp"
   chmod "$mode" "$tmp"
   chown "$owner" "$tmp"
   mv -f "$tmp" "$path"
-  wb_sha256 "$path" >"$(wb_record "$path").written"
+  wb_sha256 "$path" >"$record.written"
   WB_CHANGED=yes
 }
 
+# wb_rewrite PATH NEWFILE: replaces PATH's content atomically, keeping its mode and owner.
+wb_rewrite() {
+  local tmp; tmp=$(mktemp "$1.wb-XXXXXX")
+  cp -p "$1" "$tmp"
+  cat "$2" >"$tmp"
+  mv -f "$tmp" "$1"
+}
+
 # wb_restore PATH: puts back the original when PATH is still what this program wrote.
-# Sets WB_RESTORED to yes (restored), none (never touched) or edited (changed by someone since:
-# the caller undoes only its own lines, then calls wb_forget).
+# Sets WB_RESTORED to yes (restored), none (never touched), gone (deleted by someone since: left
+# so) or edited (changed by someone since: the caller undoes only its own lines, then wb_forget).
 # shellcheck disable=SC2034 # WB_RESTORED is read by the step scripts
 wb_restore() {
   local path=$1 record tmp; record=$(wb_record "$1")
   if [ ! -e "$record.written" ]; then
     WB_RESTORED=none
-  elif [ "$(wb_sha256 "$path")" != "$(cat "$record.written")" ]; then
+  elif [ ! -e "$path" ]; then
+    wb_log "$path was deleted after this program wrote it: left as it is"
+    WB_RESTORED=gone
+  elif [ -e "$record.foreign" ] || [ "$(wb_sha256 "$path")" != "$(cat "$record.written")" ]; then
     WB_RESTORED=edited
     return 0
   elif [ -e "$record.absent" ]; then
@@ -83,14 +104,18 @@ wb_restore() {
 }
 
 # Drops the records for PATH (after a restore, or after undoing lines by hand).
-wb_forget() { local record; record=$(wb_record "$1"); rm -f "$record.orig" "$record.absent" "$record.written"; }
+wb_forget() { local record; record=$(wb_record "$1"); rm -f "$record.orig" "$record.absent" "$record.written" "$record.foreign"; }
+
+# Whether this program holds records for PATH (it changed it and has not restored it yet).
+wb_has_record() { local record; record=$(wb_record "$1"); [ -e "$record.orig" ] || [ -e "$record.absent" ]; }
 
 # The original content of PATH as recorded (empty when it was absent).
 wb_original() { local record; record=$(wb_record "$1"); [ -e "$record.orig" ] && cat "$record.orig"; return 0; }
 
 wb_mark_restart() { wb_init_state; : >"$WB_RESTART_PENDING"; }
 
-wb_unit_exists() { systemctl list-unit-files "$1.service" 2>/dev/null | grep -q "^$1\.service"; }
+# (grep without -q: under pipefail, -q can kill the writer with SIGPIPE and turn a match into a failure)
+wb_unit_exists() { systemctl list-unit-files "$1.service" 2>/dev/null | grep "^$1\.service" >/dev/null; }
 
 # Restarts Workbench in the order of Posit's guide when a step changed something it reads.
 wb_restart_if_pending() {
@@ -125,8 +150,9 @@ wb_crc32_hex() {
 # Stops before anything is written when this node's secure-cookie-key is not the one every node
 # of the stack shares (WB_SECURE_COOKIE_KEY_SHA256, found by the preflights).
 wb_check_cluster_key() {
-  local actual
-  actual=$(sha256sum "$(wb_key_file)" | cut -d' ' -f1)
+  local key actual
+  key=$(wb_key_file)
+  actual=$(sha256sum "$key" | cut -d' ' -f1)
   [ "$actual" = "$WB_SECURE_COOKIE_KEY_SHA256" ] \
     || wb_fail "this node's secure-cookie-key differs from the one the stack's nodes share (sha256 $actual, expected $WB_SECURE_COOKIE_KEY_SHA256); nothing was written"
 }
@@ -134,7 +160,8 @@ wb_check_cluster_key() {
 # The value of KEY in rserver.conf (last one wins), or DEFAULT.
 wb_rserver_option() {
   local value
-  value=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" /etc/rstudio/rserver.conf 2>/dev/null | tail -n 1)
+  [ -e /etc/rstudio/rserver.conf ] || { printf '%s' "$2"; return 0; }
+  value=$(tr -d '\r' </etc/rstudio/rserver.conf 2>/dev/null | sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" | tail -n 1)
   printf '%s' "${value:-$2}"
 }
 

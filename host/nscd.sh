@@ -13,7 +13,7 @@ apply() {
     echo "nscd=not-installed"
     return 0
   fi
-  local new; new=$(mktemp)
+  local new; new=$(wb_tmp)
   awk '
     $1 == "enable-cache" && ($2 == "passwd" || $2 == "group") { seen[$2] = 1; match($0, /^[ \t]*/); print substr($0, 1, RLENGTH) "enable-cache\t\t" $2 "\t\tno"; next }
     { print }

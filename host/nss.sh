@@ -31,7 +31,7 @@ require_module() {
 
 apply_debian() {
   require_module /usr/lib/x86_64-linux-gnu/libnss_pwb.so.2
-  local new; new=$(mktemp)
+  local new; new=$(wb_tmp)
   add_pwb "$NSSWITCH" >"$new"
   wb_install "$NSSWITCH" "$new" 0644 root:root
   [ "$WB_CHANGED" = no ] || wb_mark_restart
@@ -41,19 +41,25 @@ apply_debian() {
 remove_debian() {
   wb_restore "$NSSWITCH"
   if [ "$WB_RESTORED" = edited ]; then
-    local new; new=$(mktemp)
-    sed -E '/^(passwd|group|shadow):/ s/[[:space:]]+pwb([[:space:]]|$)/\1/' "$NSSWITCH" >"$new"
-    cat "$new" >"$NSSWITCH"
+    # Edited since: take pwb out again from the lines where the original did not have it.
+    local new had; new=$(wb_tmp)
+    had=$(wb_original "$NSSWITCH" | awk '$1 ~ /^(passwd|group|shadow):$/ && / pwb( |$)/ { printf "%s ", $1 }')
+    awk -v had=" $had" '
+      $1 ~ /^(passwd|group|shadow):$/ && index(had, " " $1 " ") == 0 { gsub(/[ \t]+pwb([ \t]|$)/, " ") } { print }
+    ' "$NSSWITCH" >"$new"
+    wb_rewrite "$NSSWITCH" "$new"
     wb_forget "$NSSWITCH"
   fi
-  [ "$WB_RESTORED" = none ] || wb_mark_restart
+  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
   echo "nsswitch=$WB_RESTORED"
 }
 
 apply_rhel() {
   require_module /usr/lib64/libnss_pwb.so.2
   local current base changed=no
-  current=$(authselect current --raw 2>/dev/null || true)
+  # Never take over PAM and NSS on a host that authselect does not manage: --force would replace them.
+  current=$(authselect current --raw 2>/dev/null) \
+    || wb_fail "authselect does not manage this host (authselect current failed): add pwb to nsswitch.conf by hand, or opt in with 'authselect select sssd' first"
   wb_init_state
   if [ ! -e "$RHEL_RECORD" ]; then
     printf '%s\n' "$current" >"$RHEL_RECORD"
@@ -64,7 +70,7 @@ apply_rhel() {
     echo "created" >"$RHEL_RECORD.profile"
     changed=yes
   fi
-  local new; new=$(mktemp)
+  local new; new=$(wb_tmp)
   add_pwb "$PROFILE_DIR/nsswitch.conf" >"$new"
   if ! cmp -s "$new" "$PROFILE_DIR/nsswitch.conf"; then
     cat "$new" >"$PROFILE_DIR/nsswitch.conf"
@@ -84,18 +90,14 @@ apply_rhel() {
 remove_rhel() {
   [ -e "$RHEL_RECORD" ] || { echo "authselect=none"; return 0; }
   local original; original=$(head -n 1 "$RHEL_RECORD")
-  if [ -n "$original" ]; then
-    # shellcheck disable=SC2086 # profile and features are separate words
-    authselect select $original --force >&2
-    authselect apply-changes >&2
-  else
-    authselect opt-out >&2
-  fi
+  # shellcheck disable=SC2086 # profile and features are separate words
+  authselect select $original --force >&2
+  authselect apply-changes >&2
   if [ -e "$RHEL_RECORD.profile" ]; then rm -rf "$PROFILE_DIR"; fi
   rm -f "$RHEL_RECORD" "$RHEL_RECORD.profile"
   wb_mark_restart
   echo "authselect=restored"
 }
 
-apply() { "apply_$(wb_os_family)"; }
-remove() { "remove_$(wb_os_family)"; }
+apply() { local family; family=$(wb_os_family); "apply_$family"; }
+remove() { local family; family=$(wb_os_family); "remove_$family"; }

@@ -24,12 +24,16 @@ filter_managed() {
 }
 
 apply() {
-  local new previous check
+  local new previous="$WB_TMP/previous" check first_touch=yes
   [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
-  new=$(mktemp); previous=$(mktemp -u)
-  [ -e "$CONF" ] && cp -p "$CONF" "$previous"
+  new=$(wb_tmp)
+  if [ -e "$CONF" ]; then cp -p "$CONF" "$previous"; fi
+  if wb_has_record "$CONF"; then first_touch=no; fi
   {
-    [ -e "$CONF" ] && filter_managed drop "$CONF" && echo
+    if [ -e "$CONF" ]; then
+      filter_managed drop "$CONF"
+      echo
+    fi
     echo "$HEADER"
     printf '%s\n' "$WB_SETTINGS"
   } >"$new"
@@ -41,7 +45,7 @@ apply() {
   if ! check=$(rstudio-server test-config 2>&1); then
     # Put the previous file back: Workbench keeps running on a configuration it accepts.
     if [ -e "$previous" ]; then mv -f "$previous" "$CONF"; else rm -f "$CONF"; fi
-    wb_sha256 "$CONF" >"$(wb_record "$CONF").written"
+    if [ "$first_touch" = yes ]; then wb_forget "$CONF"; else wb_sha256 "$CONF" >"$(wb_record "$CONF").written"; fi
     wb_fail "rstudio-server test-config rejected the new rserver.conf, the previous file is back in place: $check"
   fi
   wb_mark_restart
@@ -52,15 +56,15 @@ remove() {
   wb_restore "$CONF"
   if [ "$WB_RESTORED" = edited ]; then
     # Edited since: take out only the managed block and put back the original values of those keys.
-    local new; new=$(mktemp)
+    local new; new=$(wb_tmp)
     {
       filter_managed drop "$CONF"
       wb_original "$CONF" | filter_managed only -
     } >"$new"
-    cat "$new" >"$CONF"
+    wb_rewrite "$CONF" "$new"
     wb_forget "$CONF"
     wb_log "rserver.conf was edited after this program wrote it: removed the managed keys only"
   fi
-  [ "$WB_RESTORED" = none ] || wb_mark_restart
+  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
   echo "rserver.conf=$WB_RESTORED"
 }

@@ -3,7 +3,12 @@
 # The token is the only thing printed on stdout (kept secret by the program).
 #   WB_TOKEN_NAME  the token's name in Workbench
 #   WB_TOKEN_DAYS  its lifetime in days
-token_exists() { rstudio-server user-service list-tokens 2>/dev/null | grep -qF -- "$WB_TOKEN_NAME"; }
+# Whether the token exists; fails (rather than answering "no") when Workbench cannot list tokens.
+token_exists() {
+  local tokens
+  tokens=$(rstudio-server user-service list-tokens) || wb_fail "rstudio-server user-service list-tokens failed"
+  printf '%s\n' "$tokens" | grep -F -- "$WB_TOKEN_NAME" >/dev/null
+}
 
 apply() {
   local output token
@@ -14,9 +19,9 @@ apply() {
   output=$(rstudio-server user-service generate-token "$WB_TOKEN_NAME" --duration "$WB_TOKEN_DAYS" 2>/dev/null) \
     || wb_fail "rstudio-server user-service generate-token failed (is user-provisioning-enabled=1 in effect and Workbench running?)"
   token=$(printf '%s\n' "$output" | awk 'NF { last = $NF } END { print last }')
-  case "$token" in
-    "" | *[!A-Za-z0-9._~+/=-]*) wb_fail "generate-token printed no recognisable token; revoke it with: rstudio-server user-service revoke-token \"$WB_TOKEN_NAME\"" ;;
-  esac
+  if [ "${#token}" -lt 16 ] || [[ "$token" == *[!A-Za-z0-9._~+/=-]* ]]; then
+    wb_fail "generate-token printed no recognisable token; revoke it with: rstudio-server user-service revoke-token \"$WB_TOKEN_NAME\""
+  fi
   printf '%s' "$token"
 }
 

@@ -222,6 +222,51 @@ describe("a change Workbench refuses", () => {
     });
 });
 
+describe("a file an administrator edits while the stack manages it", () => {
+    let sb: Sandbox;
+    let original: string;
+
+    beforeAll(async () => {
+        sb = await startSandbox();
+        original = await sb.readFile("/etc/rstudio/rserver.conf");
+        await applyAll(sb, hostValues());
+        // The administrator adds a line after the managed block, then the stack changes a setting.
+        await sb.exec("echo 'auth-timeout-minutes=30' >> /etc/rstudio/rserver.conf");
+        await applyAll(sb, hostValues({ startUid: 20000 }));
+        await removeAll(sb, hostValues({ startUid: 20000 }));
+    });
+    afterAll(() => sb?.stop());
+
+    it("keeps the administrator's line on destroy and removes only the managed keys", async () => {
+        const conf = await sb.readFile("/etc/rstudio/rserver.conf");
+        expect(conf).toContain("auth-timeout-minutes=30");
+        expect(conf).not.toMatch(/^(auth-openid|user-provisioning-[a-z-]+|auth-pam-sessions-enabled|server-health-check-enabled)=/m);
+        for (const line of activeLines(original)) expect(conf).toContain(line);
+    });
+});
+
+describe("a first run Workbench refuses", () => {
+    let sb: Sandbox;
+    let before: Record<string, string>;
+
+    beforeAll(async () => {
+        sb = await startSandbox();
+        await sb.exec("sed -i '/^user-provisioning-start-uid /d' /usr/lib/standin/rserver-options.txt");
+        before = await fingerprints(sb, ["/etc/rstudio/rserver.conf"]);
+        await expect(applyAll(sb, hostValues({ startUid: 20000 }))).rejects.toThrow(/test-config rejected/);
+    });
+    afterAll(() => sb?.stop());
+
+    it("keeps no record of the rolled-back file, so a later destroy cannot bring back a stale copy", async () => {
+        expect((await sb.exec("ls /var/lib/posit-workbench-entra/files/ | grep rserver.conf || true")).stdout.trim()).toBe("");
+        await applyAll(sb, hostValues());
+        await sb.exec("echo 'auth-timeout-minutes=30' >> /etc/rstudio/rserver.conf");
+        await removeAll(sb, hostValues());
+        expect(await sb.readFile("/etc/rstudio/rserver.conf")).toContain("auth-timeout-minutes=30");
+        expect(before["/etc/rstudio/rserver.conf"]).not.toBe("absent");
+    });
+});
+
 describe("secrets on the host", () => {
     let sb: Sandbox;
     let token: string;
@@ -299,15 +344,23 @@ describe("a Rocky Linux 9 host (RHEL family)", () => {
     });
 });
 
-describe("the sudo requirement", () => {
+describe("the sudo requirements", () => {
     let sb: Sandbox;
     beforeAll(async () => {
         sb = await startSandbox();
-        await sb.exec("rm -f /etc/sudoers.d/*");
     });
     afterAll(() => sb?.stop());
 
+    it("fails the preflight when sudo would log the secrets sent on stdin", async () => {
+        await sb.exec("echo 'Defaults log_input, log_output' > /etc/sudoers.d/zz-io-log && chmod 0440 /etc/sudoers.d/zz-io-log");
+        const attempt = await applyAll(sb, hostValues()).catch((e) => e as StepError);
+        expect((attempt as StepError).step).toBe("preflight");
+        expect((attempt as StepError).result.stderr).toMatch(/sudo records the I\/O .* secrets sent on stdin would be logged/);
+        await sb.exec("rm -f /etc/sudoers.d/zz-io-log");
+    });
+
     it("fails the preflight with a plain message when sudo needs a password", async () => {
+        await sb.exec("rm -f /etc/sudoers.d/*");
         const attempt = await applyAll(sb, hostValues()).catch((e) => e as StepError);
         expect(attempt).toBeInstanceOf(StepError);
         expect((attempt as StepError).step).toBe("preflight");

@@ -53,6 +53,10 @@ describe("parseConfig", () => {
         ["relative home directory path", { homeDirPath: "home/users" }, "homeDirPath", /absolute path/],
         ["rotation days out of range", { secretRotationDays: 1000 }, "secretRotationDays", /between 1 and 730/],
         ["rotation days zero", { secretRotationDays: 0 }, "secretRotationDays", /between 1 and 730/],
+        ["a secret lifetime over two years", { secretRotationDays: 720, secretGraceDays: 30 }, "secretGraceDays", /at most 730 days/],
+        ["the all-zero placeholder user", { assignedUsers: ["00000000-0000-0000-0000-000000000000"] }, "assignedUsers.0", /not the all-zero placeholder/],
+        ["a user listed twice", { assignedUsers: ["0d5b1f4e-9a1c-4a57-8a59-6e1c3f1b2a10", "0D5B1F4E-9A1C-4A57-8A59-6E1C3F1B2A10"] }, "assignedUsers.1", /listed twice/],
+        ["a placeholder host key", { host: { address: "10.0.0.5", user: "u", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICHANGEMECHANGEMECHANGEMECHANGEMECHANGEME00" } }, "host.hostKey", /authorized_keys format/],
         ["SSH port out of range", { host: { address: "10.0.0.5", port: 70000, user: "u", hostKey: HOST_KEY } }, "host.port", /between 1 and 65535/],
         ["SCIM with an IP address", { provisioning: "scim", hostname: "20.30.40.50" }, "hostname", /SCIM needs a DNS name/],
         ["host key missing", { host: { address: "10.0.0.5", user: "u" } }, "host.hostKey", /host public key to pin/],
@@ -106,15 +110,14 @@ describe("parseConfig", () => {
         expect(c.entraMode).toBe("external");
     });
 
-    it("never echoes a secret value in its messages", () => {
-        const e = (() => {
-            try {
-                parseConfig({ ...baseConfig(), hostname: "https://x" }, "prod", present);
-            } catch (err) {
-                return err as Error;
-            }
-        })();
-        expect(e?.message).toMatch(/hostname/);
-        expect(e?.message).not.toMatch(/PRIVATE KEY/);
+    it("refuses secrets stored in clear in the stack file", () => {
+        expect(problems({}, { sshPrivateKey: true, clientSecret: false, storedInClear: ["sshPrivateKey"] })).toEqual([
+            "posit-workbench-entra:sshPrivateKey: stored in clear in the stack file; set it with: pulumi config set --secret sshPrivateKey",
+        ]);
+    });
+
+    it("refuses a client secret that looks like the secret's ID", () => {
+        const external = { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", assignedUsers: [], assignedGroups: [] };
+        expect(problems(external, { sshPrivateKey: true, clientSecret: true, clientSecretLooksLikeId: true })).toEqual([expect.stringMatching(/^posit-workbench-entra:clientSecret: looks like the secret's ID/)]);
     });
 });

@@ -27,11 +27,22 @@ describe("hostCommand", () => {
         expect(() => hostCommand("nss", "apply", { PATH: "/tmp" })).toThrow(/WB_\[A-Z0-9_\]\+/);
     });
 
-    it("produces scripts bash can parse", () => {
-        for (const step of ["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart", "scim-token"] as const) {
-            const script = /bash -c ('(?:[^']|'\\'')*')/.exec(hostCommand(step, "apply"))![1];
-            execFileSync("bash", ["-n", "-c", `eval ${script}`]);
+    it("produces scripts bash can parse, and the parse check catches a broken one", () => {
+        const parses = (script: string) => {
+            try {
+                execFileSync("bash", ["-n"], { input: script, stdio: ["pipe", "ignore", "ignore"] });
+                return true;
+            } catch {
+                return false;
+            }
+        };
+        for (const step of ["preflight", "encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart", "scim-token"] as const) {
+            const quoted = /bash -c ('(?:[^']|'\\'')*')/.exec(hostCommand(step, "apply"))![1];
+            const script = execFileSync("sh", ["-c", `printf '%s' ${quoted}`]).toString();
+            expect(script, step).toContain("wb_fail()");
+            expect(parses(script), step).toBe(true);
         }
+        expect(parses("if then fi (((")).toBe(false);
     });
 });
 

@@ -11,7 +11,7 @@ export const SSH_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-p
 export const SCIM_TOKEN = "scim-token-value-from-the-host";
 export const ENCRYPTED_SECRET = "0123ABCDencrypted-by-workbench0123ABCD";
 export const USER_ROLE_ID = "18d14569-c3bd-439b-9a66-3a2aee01d14f";
-export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKeyForUnitTests0000000000000000000";
+export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMXMcq/uGmyi+WqqjV58RFq9mf5ZXy8Y2zZSo5cs75JK";
 
 /** A complete, valid stack configuration (without the namespace prefix). */
 export function baseConfig(): Record<string, unknown> {
