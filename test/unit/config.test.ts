@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../config";
+import { ConfigError, parseConfig, SecretFacts } from "../../config";
 import { baseConfig, HOST_KEY } from "./program";
 
-const present = { sshPrivateKey: true, clientSecret: false };
-const parse = (overrides: Record<string, unknown>, secrets = present) => {
+const present: SecretFacts = { sshPrivateKey: true, clientSecret: false };
+const parse = (overrides: Record<string, unknown>, secrets: SecretFacts = present) => {
     const { sshPrivateKey: _ignored, ...raw } = { ...baseConfig(), ...overrides };
     return parseConfig(raw, "prod", secrets);
 };
 /** The problems reported for a config; exactly one is expected per bad key. */
-const problems = (overrides: Record<string, unknown>, secrets = present): string[] => {
+const problems = (overrides: Record<string, unknown>, secrets: SecretFacts = present): string[] => {
     try {
         parse(overrides, secrets);
     } catch (e) {
