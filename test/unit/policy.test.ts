@@ -1,0 +1,91 @@
+/**
+ * The policy pack's rules on resource properties shaped like the program's (values as the engine
+ * hands them to a policy: secrets unwrapped). Each rule must pass a compliant stack and name each
+ * violation.
+ */
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { describe, expect, it } from "vitest";
+import { assignmentRequired, hostKeyPinned, noSecretInCommand, policies, scimHttps, secretEndDate } from "../../policy/rules";
+
+interface Resource {
+    type: string;
+    name: string;
+    props: Record<string, any>;
+}
+
+const days = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString();
+const SECRET = "Zq8~entra-client-secret-value";
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMXMcq/uGmyi+WqqjV58RFq9mf5ZXy8Y2zZSo5cs75JK";
+
+function compliantStack(): Resource[] {
+    const connection = { host: "10.0.0.5", port: 22, user: "admin", hostKey: HOST_KEY, privateKey: KEY };
+    return [
+        { type: "azuread:index/servicePrincipal:ServicePrincipal", name: "workbench", props: { appRoleAssignmentRequired: true } },
+        { type: "azuread:index/applicationPassword:ApplicationPassword", name: "workbench-client-secret", props: { endDate: days(210), rotateWhenChanged: { rotation: "r" }, value: SECRET } },
+        { type: "azuread:index/synchronizationSecret:SynchronizationSecret", name: "workbench-scim", props: { credentials: [{ key: "BaseAddress", value: "https://workbench.example.com/scim/v2" }, { key: "SecretToken", value: "scim-token-0123456789" }] } },
+        { type: "command:remote:Command", name: "workbench-node1-encrypt-client-secret", props: { connection, create: "sudo -n env WB_CLIENT_ID='x' bash -c '...' encrypt-client-secret apply", stdin: `${SECRET}\n` } },
+    ];
+}
+
+/** Runs every rule over a stack; returns "<rule>: <message>" per violation. */
+function evaluate(resources: Resource[], config: Record<string, unknown> = {}): string[] {
+    const violations: string[] = [];
+    for (const policy of policies) {
+        const report = (message: string) => violations.push(`${policy.name}: ${message}`);
+        if ("validateResource" in policy) {
+            const validate = (policy as ResourceValidationPolicy).validateResource as Function;
+            for (const r of resources) validate({ ...r, urn: `urn:${r.name}`, getConfig: () => config }, report);
+        } else {
+            ((policy as StackValidationPolicy).validateStack as Function)({ resources: resources.map((r) => ({ ...r, urn: `urn:${r.name}` })), getConfig: () => config }, report);
+        }
+    }
+    return violations;
+}
+
+const withProps = (stack: Resource[], name: string, props: Record<string, any>) => stack.map((r) => (r.name === name ? { ...r, props: { ...r.props, ...props } } : r));
+
+describe("the policy pack", () => {
+    it("passes a compliant stack", () => {
+        expect(evaluate(compliantStack())).toEqual([]);
+    });
+
+    it("reports an enterprise app without assignment required", () => {
+        expect(evaluate(withProps(compliantStack(), "workbench", { appRoleAssignmentRequired: false }))).toEqual([expect.stringMatching(new RegExp(`^${assignmentRequired.name}: workbench: set appRoleAssignmentRequired: true`))]);
+    });
+
+    it("reports a client secret ending too far out, and honours maxSecretDays", () => {
+        const stack = withProps(compliantStack(), "workbench-client-secret", { endDate: days(700) });
+        expect(evaluate(stack)).toEqual([expect.stringMatching(new RegExp(`^${secretEndDate.name}: workbench-client-secret: endDate .* is 700 days out; at most 365 allowed`))]);
+        expect(evaluate(stack, { maxSecretDays: 730 })).toEqual([]);
+        expect(evaluate(compliantStack(), { maxSecretDays: 90 })).toEqual([expect.stringMatching(/at most 90 allowed/)]);
+    });
+
+    it("reports a client secret without an end date, but not one a rotation will compute", () => {
+        expect(evaluate(withProps(compliantStack(), "workbench-client-secret", { endDate: undefined, rotateWhenChanged: undefined }))).toEqual([expect.stringMatching(/^client-secret-end-date: .*no endDate/)]);
+        expect(evaluate(withProps(compliantStack(), "workbench-client-secret", { endDate: undefined }))).toEqual([]);
+    });
+
+    it("reports a host command without a pinned host key", () => {
+        const stack = compliantStack();
+        const cmd = stack[3];
+        cmd.props = { ...cmd.props, connection: { ...cmd.props.connection, hostKey: undefined } };
+        expect(evaluate(stack)).toEqual([expect.stringMatching(new RegExp(`^${hostKeyPinned.name}: workbench-node1-encrypt-client-secret: connection.hostKey is not set`))]);
+    });
+
+    it("reports a secret in a command string, whichever secret it is", () => {
+        for (const secret of [SECRET, "scim-token-0123456789", "b3BlbnNzaC1rZXktdjEAAAAA"]) {
+            const stack = withProps(compliantStack(), "workbench-node1-encrypt-client-secret", { delete: `echo ${secret} | sudo -n tee /x` });
+            expect(evaluate(stack), secret).toEqual([`${noSecretInCommand.name}: workbench-node1-encrypt-client-secret: its delete command contains a secret value; send secrets on stdin instead.`]);
+        }
+    });
+
+    it("reports a SCIM base address that is not https", () => {
+        const stack = withProps(compliantStack(), "workbench-scim", { credentials: [{ key: "BaseAddress", value: "http://workbench.example.com/scim/v2" }] });
+        expect(evaluate(stack)).toEqual([expect.stringMatching(new RegExp(`^${scimHttps.name}: workbench-scim: the SCIM BaseAddress "http://`))]);
+    });
+
+    it("makes every rule mandatory", () => {
+        for (const p of policies) expect(p.enforcementLevel, p.name).toBe("mandatory");
+    });
+});
