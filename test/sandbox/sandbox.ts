@@ -58,6 +58,10 @@ function run(file: string, args: string[], stdin?: string): Promise<ExecResult> 
         child.on("close", (code) =>
             resolve({ code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }),
         );
+        // A command that exits without reading its stdin closes the pipe: not an error here.
+        child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+            if (e.code !== "EPIPE") reject(e);
+        });
         child.stdin.end(stdin ?? "");
     });
 }
