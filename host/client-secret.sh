@@ -20,7 +20,7 @@ apply() {
   printf 'client-id=%s\nclient-secret=%s\n' "$WB_CLIENT_ID" "$encrypted" >"$new"
   wb_install "$SECRET_FILE" "$new" 0600 rstudio-server:rstudio-server
   [ "$WB_CHANGED" = no ] || wb_mark_restart
-  echo "openid-client-secret=$([ "$WB_CHANGED" = yes ] && echo changed || echo unchanged)"
+  wb_report_install openid-client-secret
 }
 
 remove() {
@@ -29,6 +29,5 @@ remove() {
     wb_log "$SECRET_FILE was replaced after this program wrote it: left as it is"
     wb_forget "$SECRET_FILE"
   fi
-  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
-  echo "openid-client-secret=$WB_RESTORED"
+  wb_report_restore openid-client-secret
 }

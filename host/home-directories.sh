@@ -34,8 +34,7 @@ remove_debian() {
     wb_rewrite "$COMMON_SESSION" "$new"
     wb_forget "$COMMON_SESSION"
   fi
-  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
-  echo "common-session=$WB_RESTORED"
+  wb_report_restore common-session
 }
 
 has_feature() { authselect current --raw 2>/dev/null | tr ' ' '\n' | grep -x "$1" >/dev/null; }

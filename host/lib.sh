@@ -114,6 +114,15 @@ wb_original() { local record; record=$(wb_record "$1"); [ -e "$record.orig" ] &&
 
 wb_mark_restart() { wb_init_state; : >"$WB_RESTART_PENDING"; }
 
+# The step's result line after wb_install: NAME=changed or NAME=unchanged.
+wb_report_install() { if [ "$WB_CHANGED" = yes ]; then echo "$1=changed"; else echo "$1=unchanged"; fi; }
+
+# After wb_restore of a file Workbench reads: a restart when it changed back, and NAME=<result>.
+wb_report_restore() {
+  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
+  echo "$1=$WB_RESTORED"
+}
+
 # (grep without -q: under pipefail, -q can kill the writer with SIGPIPE and turn a match into a failure)
 wb_unit_exists() { systemctl list-unit-files "$1.service" 2>/dev/null | grep "^$1\.service" >/dev/null; }
 

@@ -21,7 +21,7 @@ apply() {
   ' "$NSCD_CONF" >"$new"
   wb_install "$NSCD_CONF" "$new" 0644 root:root
   [ "$WB_CHANGED" = no ] || restart_nscd_if_running
-  echo "nscd=$([ "$WB_CHANGED" = yes ] && echo changed || echo unchanged)"
+  wb_report_install nscd
 }
 
 remove() {

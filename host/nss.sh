@@ -35,7 +35,7 @@ apply_debian() {
   add_pwb "$NSSWITCH" >"$new"
   wb_install "$NSSWITCH" "$new" 0644 root:root
   [ "$WB_CHANGED" = no ] || wb_mark_restart
-  echo "nsswitch=$([ "$WB_CHANGED" = yes ] && echo changed || echo unchanged)"
+  wb_report_install nsswitch
 }
 
 remove_debian() {
@@ -50,8 +50,7 @@ remove_debian() {
     wb_rewrite "$NSSWITCH" "$new"
     wb_forget "$NSSWITCH"
   fi
-  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
-  echo "nsswitch=$WB_RESTORED"
+  wb_report_restore nsswitch
 }
 
 apply_rhel() {

@@ -65,6 +65,5 @@ remove() {
     wb_forget "$CONF"
     wb_log "rserver.conf was edited after this program wrote it: removed the managed keys only"
   fi
-  case "$WB_RESTORED" in none | gone) ;; *) wb_mark_restart ;; esac
-  echo "rserver.conf=$WB_RESTORED"
+  wb_report_restore rserver.conf
 }
