@@ -213,6 +213,12 @@ describe("the program in external (host-only) mode", async () => {
 });
 
 describe("bad input", () => {
+    it("refuses an SSH private key stored in clear in the stack file", async () => {
+        const attempt = runProgram(baseConfig(), { preview: true, secretsInClear: true });
+        await expect(attempt).rejects.toThrow(/posit-workbench-entra:sshPrivateKey: stored in clear in the stack file; set it with: pulumi config set --secret sshPrivateKey/);
+        await expect(attempt).rejects.not.toThrow(/unit-test-private-key/);
+    });
+
     it("fails before any resource is registered, naming the key", async () => {
         const attempt = runProgram({ ...baseConfig(), hostname: "https://workbench.example.com/" }, { preview: true });
         await expect(attempt).rejects.toThrow(/posit-workbench-entra:hostname: expected a bare host name without a scheme/);

@@ -35,11 +35,11 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const isSecretValue = (v: unknown): boolean => typeof v === "object" && v !== null && Object.values(v).includes(SECRET_SIG);
 export const reveal = (v: any): any => (isSecretValue(v) ? v.value : v);
 
-export async function runProgram(config: Record<string, unknown>, options: { preview?: boolean } = {}) {
+export async function runProgram(config: Record<string, unknown>, options: { preview?: boolean; secretsInClear?: boolean } = {}) {
     vi.resetModules();
     const pulumi = await import("@pulumi/pulumi");
     const resources: RecordedResource[] = [];
-    const secretKeys = ["sshPrivateKey", "clientSecret"].filter((k) => k in config).map((k) => `posit-workbench-entra:${k}`);
+    const secretKeys = options.secretsInClear ? [] : ["sshPrivateKey", "clientSecret"].filter((k) => k in config).map((k) => `posit-workbench-entra:${k}`);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`posit-workbench-entra:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
         secretKeys,
