@@ -15,6 +15,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/;
 
+/** Directories that must never become the parent of provisioned home directories. */
+const SYSTEM_DIRS = ["/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys", "/tmp", "/usr", "/var"];
+
 const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 /** "<type> <base64 blob>": the blob must decode and name the same key type (placeholders do not). */
 function isWellFormedHostKey(line: string): boolean {
@@ -82,7 +85,12 @@ const schema = z
         clientId: uuid("the application (client) id").optional(),
         usernameClaim: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "expected a claim name such as preferred_username or email").default("preferred_username"),
         startUid: z.number({ error: "expected a whole number of at least 1000" }).int("expected a whole number of at least 1000").min(1000, "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)").optional(),
-        homeDirPath: z.string().regex(/^\/[^\s]*$/, 'expected an absolute path without spaces, e.g. "/home" or "/mnt/home"').optional(),
+        homeDirPath: z
+            .string()
+            .regex(/^\/[^\s]*$/, 'expected an absolute path without spaces, e.g. "/home" or "/mnt/home"')
+            .refine((p) => !SYSTEM_DIRS.includes(p.replace(/\/+$/, "") || "/"), 'expected a directory for home directories, not a system directory such as "/", "/etc" or "/usr"')
+            .optional(),
+        scimJobTemplate: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a synchronization template id such as "scim" (or "customappsso")').default("scim"),
         scimTokenDays: z.number({ error: "expected a whole number of days between 1 and 3650" }).int("expected a whole number of days between 1 and 3650").min(1, "expected a whole number of days between 1 and 3650").max(3650, "expected a whole number of days between 1 and 3650").default(365),
         host: hostSchema.optional(),
         hosts: z.array(hostSchema, { error: "expected a list of hosts, each { address, port, user, hostKey }" }).min(1, "expected at least one host").optional(),
@@ -157,6 +165,8 @@ export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasC
     redirectUri: string;
     /** `https://<hostname>/scim/v2`, the tenant URL Entra ID provisions users to. */
     scimBaseAddress: string;
+    /** A new SCIM token is generated this many days after the last (30 days before it expires; half its life for short ones). */
+    scimTokenRotationDays: number;
 }
 
 /** What the validation may know of the secret keys: never their values. */
@@ -214,6 +224,7 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
         appDisplayName: parsed.appDisplayName ?? `Posit Workbench (${stack})`,
         redirectUri: `https://${parsed.hostname}/openid/callback`,
         scimBaseAddress: `https://${parsed.hostname}/scim/v2`,
+        scimTokenRotationDays: parsed.scimTokenDays > 60 ? parsed.scimTokenDays - 30 : Math.ceil(parsed.scimTokenDays / 2),
     };
 }
 

@@ -1,5 +1,6 @@
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
+import * as time from "@pulumiverse/time";
 import { loadConfig } from "./config";
 import { RotatingClientSecret } from "./components/clientSecret";
 import { EntraApplication } from "./components/entraApplication";
@@ -45,6 +46,13 @@ const entra =
               servicePrincipal: undefined,
           };
 
+// With a managed app the stack replaces the SCIM token before it expires and hands Entra ID the new
+// one (on `pulumi up --refresh`). With an external app the owners would not learn of a new token.
+const scimTokenRotation =
+    config.provisioning === "scim" && config.entraMode === "managed"
+        ? new time.Rotating(`${name}-scim-token-rotation`, { rotationDays: config.scimTokenRotationDays }).id
+        : undefined;
+
 const workbench = new WorkbenchCluster(name, {
     targets: config.hosts,
     privateKey: sshPrivateKey,
@@ -53,11 +61,12 @@ const workbench = new WorkbenchCluster(name, {
     clientSecret: entra.clientSecret,
     settings: entra.tenantId.apply((tenantId) => rserverSettings(config, tenantId)),
     scimTokenDays: config.provisioning === "scim" ? config.scimTokenDays : undefined,
+    scimTokenRotation,
 });
 
 const scim =
     workbench.scimToken && entra.servicePrincipal
-        ? new ScimProvisioning(`${name}-scim`, { servicePrincipalId: entra.servicePrincipal.id, baseAddress: config.scimBaseAddress, token: workbench.scimToken })
+        ? new ScimProvisioning(`${name}-scim`, { servicePrincipalId: entra.servicePrincipal.id, baseAddress: config.scimBaseAddress, token: workbench.scimToken, jobTemplate: config.scimJobTemplate })
         : undefined;
 
 export const clientId = entra.clientId;

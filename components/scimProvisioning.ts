@@ -1,9 +1,6 @@
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
 
-/** The synchronization template for custom SCIM apps (`customappsso` is the 2018 legacy one). */
-export const SCIM_JOB_TEMPLATE = "scim";
-
 export interface ScimProvisioningArgs {
     /** The service principal's resource id, `/servicePrincipals/<objectId>`. */
     servicePrincipalId: pulumi.Input<string>;
@@ -11,6 +8,8 @@ export interface ScimProvisioningArgs {
     baseAddress: string;
     /** The bearer token generated on the Workbench host (a Pulumi secret). */
     token: pulumi.Input<string>;
+    /** The synchronization template: "scim" for custom SCIM apps ("customappsso" is the 2018 legacy one). */
+    jobTemplate: string;
 }
 
 /** Entra ID's provisioning to Workbench: admin credentials (tenant URL and token) and the enabled job. */
@@ -34,7 +33,7 @@ export class ScimProvisioning extends pulumi.ComponentResource {
         );
         const job = new azuread.SynchronizationJob(
             name,
-            { servicePrincipalId: args.servicePrincipalId, templateId: SCIM_JOB_TEMPLATE, enabled: true },
+            { servicePrincipalId: args.servicePrincipalId, templateId: args.jobTemplate, enabled: true },
             { parent: this, dependsOn: [secret] },
         );
         this.jobId = job.id;

@@ -31,6 +31,8 @@ export interface WorkbenchClusterArgs {
     settings: pulumi.Input<RserverSettings>;
     /** Generate a SCIM bearer token on the first node, valid this many days; undefined for JIT. */
     scimTokenDays?: number;
+    /** When this value changes the SCIM token is replaced: revoked, then generated anew (e.g. a `time.Rotating` id). */
+    scimTokenRotation?: pulumi.Input<string>;
 }
 
 /** A name for a node in messages and resource names. */
@@ -97,7 +99,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                 {
                     connection: { host: target.address, port: target.port, user: target.user, privateKey: args.privateKey, hostKey: target.hostKey, dialErrorLimit: 3 },
                     // Pointing a node at another host replaces its steps: the old host is restored first.
-                    triggers: [`${target.address}:${target.port}`],
+                    triggers: [`${target.address}:${target.port}`, ...(step.id === "scim-token" && args.scimTokenRotation ? [args.scimTokenRotation] : [])],
                     create: env.apply((e) => hostCommand(step.id, "apply", e)),
                     delete: env.apply((e) => hostCommand(step.id, "remove", e)),
                     stdin: stdinFor(step, dependsOn),

@@ -30,6 +30,8 @@ describe("parseConfig", () => {
             secretGraceDays: 30,
             usernameClaim: "preferred_username",
             scimTokenDays: 365,
+            scimTokenRotationDays: 335,
+            scimJobTemplate: "scim",
             adminConsent: false,
             assignedGroupNames: [],
             allowUnpinnedHostKey: false,
@@ -53,6 +55,8 @@ describe("parseConfig", () => {
         ["relative home directory path", { homeDirPath: "home/users" }, "homeDirPath", /absolute path/],
         ["rotation days out of range", { secretRotationDays: 1000 }, "secretRotationDays", /between 1 and 730/],
         ["rotation days zero", { secretRotationDays: 0 }, "secretRotationDays", /between 1 and 730/],
+        ["a system directory as home path", { homeDirPath: "/etc/" }, "homeDirPath", /not a system directory/],
+        ["a malformed sync template", { scimJobTemplate: "scim job" }, "scimJobTemplate", /synchronization template id/],
         ["a secret lifetime over two years", { secretRotationDays: 720, secretGraceDays: 30 }, "secretGraceDays", /at most 730 days/],
         ["the all-zero placeholder user", { assignedUsers: ["00000000-0000-0000-0000-000000000000"] }, "assignedUsers.0", /not the all-zero placeholder/],
         ["a user listed twice", { assignedUsers: ["0d5b1f4e-9a1c-4a57-8a59-6e1c3f1b2a10", "0D5B1F4E-9A1C-4A57-8A59-6E1C3F1B2A10"] }, "assignedUsers.1", /listed twice/],
@@ -81,6 +85,11 @@ describe("parseConfig", () => {
 
     it("rejects a missing SSH private key", () => {
         expect(problems({}, { sshPrivateKey: false, clientSecret: false })).toEqual([expect.stringMatching(/^posit-workbench-entra:sshPrivateKey: required/)]);
+    });
+
+    it("replaces short-lived SCIM tokens at half their life", () => {
+        expect(parse({ scimTokenDays: 30 }).scimTokenRotationDays).toBe(15);
+        expect(parse({ scimTokenDays: 90 }).scimTokenRotationDays).toBe(60);
     });
 
     it("takes a list of hosts for a cluster", () => {

@@ -159,6 +159,18 @@ describe("the program in SCIM mode", async () => {
         expect(create).toContain("user-provisioning-register-on-first-login"); // still managed, so it is removed
     });
 
+    it("replaces the token 30 days before it expires", () => {
+        const rotation = resources.find((r) => r.name === "workbench-scim-token-rotation");
+        expect(rotation?.inputs.rotationDays).toBe(335);
+        expect(commandNamed(resources, "scim-token").inputs.triggers).toEqual(["10.0.0.5:22", "workbench-scim-token-rotation-id"]);
+        expect(commandNamed(resources, "restart").inputs.triggers).toEqual(["10.0.0.5:22"]);
+    });
+
+    it("uses the scim synchronization template unless configured", () => {
+        const [job] = byType(resources, "azuread:index/synchronizationJob:SynchronizationJob");
+        expect(job.inputs.templateId).toBe("scim");
+    });
+
     it("reports the job and does not export the token", () => {
         expect(exports.scimStatus).toBe("synchronization job workbench-scim-id enabled, tenant URL https://workbench.example.com/scim/v2");
         expect(exports.scimToken).toBeUndefined();
@@ -203,6 +215,11 @@ describe("the program in external (host-only) mode", async () => {
         const encrypt = commandNamed(resources, "encrypt-client-secret");
         expect(reveal(encrypt.inputs.stdin)).toBe(`${CLIENT_SECRET}\n`);
         expect(isSecretValue(encrypt.inputs.stdin)).toBe(true);
+    });
+
+    it("does not rotate a token the app's owners would not learn about", () => {
+        expect(resources.some((r) => r.name === "workbench-scim-token-rotation")).toBe(false);
+        expect(commandNamed(resources, "scim-token").inputs.triggers).toEqual(["10.0.0.5:22"]);
     });
 
     it("exports the SCIM token for the app's owners, as a secret", () => {
