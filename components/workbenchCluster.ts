@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { hostCommand } from "../host/commands";
+import { hostCommand, HostStep } from "../host/commands";
 import { HostValues, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef } from "../host/plan";
 import { RserverSettings } from "../host/settings";
 
@@ -35,8 +35,20 @@ export interface WorkbenchClusterArgs {
     scimTokenRotation?: pulumi.Input<string>;
 }
 
-/** A name for a node in messages and resource names. */
+/** A name for a node in messages. */
 export const nodeName = (target: SshTarget, index: number) => `node${index + 1} (${target.address}:${target.port})`;
+
+/**
+ * The resource name of a step. Per-node steps are named after the node's address, not its place in
+ * the list: removing a node from the middle of `hosts` then deletes only that node's steps instead
+ * of shifting the others onto hosts another step already manages. The steps that run once, on the
+ * first node, are named after the cluster.
+ */
+export function stepResourceName(name: string, step: PlannedStep, target: SshTarget): string {
+    if (ONCE_PER_CLUSTER.includes(step.id)) return `${name}-${step.id}`;
+    return `${name}-${`${target.address}-${target.port}`.replace(/[^A-Za-z0-9]+/g, "-")}-${step.id}`;
+}
+const ONCE_PER_CLUSTER: HostStep[] = ["encrypt-client-secret", "scim-token"];
 
 /**
  * Posit Workbench configured over SSH on one server or every node of a cluster: preflight (and the
@@ -95,7 +107,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
             const env = valuesFor(step).apply((v) => stepEnv(step.id, v));
             const dependsOn = step.after.map(get);
             const resource = new command.remote.Command(
-                `${name}-node${step.node + 1}-${step.id}`,
+                stepResourceName(name, step, target),
                 {
                     connection: { host: target.address, port: target.port, user: target.user, privateKey: args.privateKey, hostKey: target.hostKey, dialErrorLimit: 3 },
                     // Pointing a node at another host replaces its steps: the old host is restored first.

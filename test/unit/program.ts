@@ -118,7 +118,8 @@ export async function runProgram(config: Record<string, unknown>, options: { pre
 
 export const byType = (resources: RecordedResource[], type: string) => resources.filter((r) => r.type === type);
 export const commandNamed = (resources: RecordedResource[], step: string) => {
-    const found = resources.find((r) => r.type === "command:remote:Command" && r.name === `workbench-node1-${step}`);
+    const once = step === "encrypt-client-secret" || step === "scim-token";
+    const found = resources.find((r) => r.type === "command:remote:Command" && r.name === (once ? `workbench-${step}` : `workbench-10-0-0-5-22-${step}`));
     if (!found) throw new Error(`no host step ${step}`);
     return found;
 };

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { WorkbenchCluster } from "../../components/workbenchCluster";
+import { stepResourceName, WorkbenchCluster } from "../../components/workbenchCluster";
+import { planHostSteps } from "../../host/plan";
 import { CLIENT_ID, CLIENT_SECRET, HOST_KEY, SCIM_TOKEN, SSH_PRIVATE_KEY } from "./program";
 
 const KEY_HASH = "a".repeat(64);
@@ -72,15 +73,15 @@ describe("WorkbenchCluster on one host", () => {
 
     it("registers the host steps in order under the component", () => {
         expect(b.captured.map((c) => c.name)).toEqual([
-            "wb-node1-preflight",
-            "wb-node1-encrypt-client-secret",
-            "wb-node1-client-secret",
-            "wb-node1-rserver-conf",
-            "wb-node1-home-directories",
-            "wb-node1-nss",
-            "wb-node1-nscd",
-            "wb-node1-restart",
-            "wb-node1-scim-token",
+            "wb-10-0-0-5-22-preflight",
+            "wb-encrypt-client-secret",
+            "wb-10-0-0-5-22-client-secret",
+            "wb-10-0-0-5-22-rserver-conf",
+            "wb-10-0-0-5-22-home-directories",
+            "wb-10-0-0-5-22-nss",
+            "wb-10-0-0-5-22-nscd",
+            "wb-10-0-0-5-22-restart",
+            "wb-scim-token",
         ]);
         for (const c of b.captured) expect(c.opts.parent).toBe(b.cluster);
     });
@@ -90,40 +91,40 @@ describe("WorkbenchCluster on one host", () => {
     });
 
     it("orders the steps: encrypt after preflight, secret before rserver.conf, PAM before NSS, restart after all, token after restart", () => {
-        expect(b.deps("node1-preflight")).toEqual([]);
-        expect(b.deps("node1-encrypt-client-secret")).toEqual(["node1-preflight"]);
-        expect(b.deps("node1-client-secret")).toEqual(["node1-encrypt-client-secret", "node1-preflight"]);
-        expect(b.deps("node1-rserver-conf")).toEqual(["node1-client-secret"]);
-        expect(b.deps("node1-nss")).toEqual(["node1-home-directories"]);
-        expect(b.deps("node1-restart")).toEqual(["node1-client-secret", "node1-home-directories", "node1-nscd", "node1-nss", "node1-rserver-conf"]);
-        expect(b.deps("node1-scim-token")).toEqual(["node1-restart"]);
+        expect(b.deps("10-0-0-5-22-preflight")).toEqual([]);
+        expect(b.deps("encrypt-client-secret")).toEqual(["10-0-0-5-22-preflight"]);
+        expect(b.deps("10-0-0-5-22-client-secret")).toEqual(["10-0-0-5-22-preflight", "encrypt-client-secret"]);
+        expect(b.deps("10-0-0-5-22-rserver-conf")).toEqual(["10-0-0-5-22-client-secret"]);
+        expect(b.deps("10-0-0-5-22-nss")).toEqual(["10-0-0-5-22-home-directories"]);
+        expect(b.deps("10-0-0-5-22-restart")).toEqual(["10-0-0-5-22-client-secret", "10-0-0-5-22-home-directories", "10-0-0-5-22-nscd", "10-0-0-5-22-nss", "10-0-0-5-22-rserver-conf"]);
+        expect(b.deps("scim-token")).toEqual(["10-0-0-5-22-restart"]);
     });
 
     it("keeps the encrypted secret's and the token's stdout secret and unlogged", () => {
-        for (const name of ["node1-encrypt-client-secret", "node1-scim-token"]) {
+        for (const name of ["encrypt-client-secret", "scim-token"]) {
             expect(b.step(name).opts.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdout", "stderr"]));
             expect(b.step(name).props.logging).toBe("none");
         }
     });
 
     it("sends the client secret to the encrypt step and its encrypted form to the file step, both secret", async () => {
-        const encrypt = b.step("node1-encrypt-client-secret").props.stdin;
-        const write = b.step("node1-client-secret").props.stdin;
+        const encrypt = b.step("encrypt-client-secret").props.stdin;
+        const write = b.step("10-0-0-5-22-client-secret").props.stdin;
         expect(await pulumi.isSecret(pulumi.output(encrypt))).toBe(true);
         expect(await pulumi.isSecret(pulumi.output(write))).toBe(true);
         expect(await b.resolved(encrypt)).toBe(`${CLIENT_SECRET}\n`);
         expect(await b.resolved(write)).toBe(`${ENCRYPTED}\n`);
-        expect(await pulumi.isSecret(pulumi.output(b.step("node1-restart").props.stdin))).toBe(true);
+        expect(await pulumi.isSecret(pulumi.output(b.step("10-0-0-5-22-restart").props.stdin))).toBe(true);
     });
 
     it("checks the shared key hash before writing: every writing step carries it", async () => {
         for (const name of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"]) {
-            expect(await b.resolved(b.step(`node1-${name}`).props.create), name).toContain(`WB_SECURE_COOKIE_KEY_SHA256='${KEY_HASH}'`);
+            expect(await b.resolved(b.step(name === "encrypt-client-secret" ? name : `10-0-0-5-22-${name}`).props.create), name).toContain(`WB_SECURE_COOKIE_KEY_SHA256='${KEY_HASH}'`);
         }
     });
 
     it("pins the host key and replaces the steps when the address changes", async () => {
-        const c = b.step("node1-preflight");
+        const c = b.step("10-0-0-5-22-preflight");
         expect(await b.resolved(c.props.connection)).toMatchObject({ host: "10.0.0.5", port: 22, user: "admin", hostKey: HOST_KEY });
         expect(c.props.triggers).toEqual(["10.0.0.5:22"]);
     });
@@ -148,21 +149,37 @@ describe("WorkbenchCluster on three nodes", () => {
     });
 
     it("encrypts once and generates the token once, on the first node", () => {
-        expect(b.captured.filter((c) => c.name.endsWith("-encrypt-client-secret")).map((c) => c.name)).toEqual(["wb-node1-encrypt-client-secret"]);
-        expect(b.captured.filter((c) => c.name.endsWith("-scim-token")).map((c) => c.name)).toEqual(["wb-node1-scim-token"]);
+        expect(b.captured.filter((c) => c.name.endsWith("-encrypt-client-secret")).map((c) => c.name)).toEqual(["wb-encrypt-client-secret"]);
+        expect(b.captured.filter((c) => c.name.endsWith("-scim-token")).map((c) => c.name)).toEqual(["wb-scim-token"]);
     });
 
     it("runs every preflight before anything is written, and writes the same encrypted value everywhere", async () => {
-        expect(b.deps("node1-encrypt-client-secret")).toEqual(["node1-preflight", "node2-preflight", "node3-preflight"]);
-        for (const node of [1, 2, 3]) expect(await b.resolved(b.step(`node${node}-client-secret`).props.stdin)).toBe(`${ENCRYPTED}\n`);
+        expect(b.deps("encrypt-client-secret")).toEqual(["10-0-0-5-22-preflight", "10-0-0-6-22-preflight", "10-0-0-7-22-preflight"]);
+        for (const node of [1, 2, 3]) expect(await b.resolved(b.step(`10-0-0-${node + 4}-22-client-secret`).props.stdin)).toBe(`${ENCRYPTED}\n`);
     });
 
     it("rolls: a node is configured only after the previous node restarted", () => {
-        for (const name of ["preflight", "client-secret", "home-directories", "nscd"].map((s) => `node2-${s}`)) {
+        for (const name of ["preflight", "client-secret", "home-directories", "nscd"].map((s) => `10-0-0-6-22-${s}`)) {
             if (name.endsWith("preflight")) expect(b.deps(name)).toEqual([]);
-            else expect(b.deps(name)).toContain("node1-restart");
+            else expect(b.deps(name)).toContain("10-0-0-5-22-restart");
         }
-        expect(b.deps("node3-home-directories")).toEqual(["node2-restart", "node3-preflight"]);
-        expect(b.deps("node3-nscd")).toEqual(["node2-restart", "node3-preflight"]);
+        expect(b.deps("10-0-0-7-22-home-directories")).toEqual(["10-0-0-6-22-restart", "10-0-0-7-22-preflight"]);
+        expect(b.deps("10-0-0-7-22-nscd")).toEqual(["10-0-0-6-22-restart", "10-0-0-7-22-preflight"]);
+    });
+});
+
+describe("step resource names", () => {
+    const node = (address: string) => ({ address, port: 22, user: "admin", hostKey: HOST_KEY });
+    const names = (targets: ReturnType<typeof node>[]) => planHostSteps(targets.length, true).map((step) => stepResourceName("wb", step, targets[step.node]));
+
+    it("follow the node's address, so removing a node from the middle leaves the others' steps alone", () => {
+        const three = names([node("10.0.0.5"), node("10.0.0.6"), node("10.0.0.7")]);
+        const two = names([node("10.0.0.5"), node("10.0.0.7")]);
+        expect(three.filter((n) => !two.includes(n)).every((n) => n.startsWith("wb-10-0-0-6-22-"))).toBe(true);
+        expect(two.every((n) => three.includes(n))).toBe(true);
+    });
+
+    it("name the steps that run once after the cluster", () => {
+        expect(names([node("wb1.example.com")])).toEqual(expect.arrayContaining(["wb-encrypt-client-secret", "wb-scim-token", "wb-wb1-example-com-22-preflight"]));
     });
 });
