@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostCommand, HostStep } from "../host/commands";
-import { HostValues, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef } from "../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef } from "../host/plan";
 import { RserverSettings } from "../host/settings";
 
 export interface SshTarget {
@@ -104,7 +104,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
 
         for (const step of planHostSteps(args.targets.length, args.scimTokenDays !== undefined)) {
             const target = args.targets[step.node];
-            const env = valuesFor(step).apply((v) => stepEnv(step.id, v));
+            const env = valuesFor(step).apply((v) => stepEnv(step.id, v, nodeOwner(args.stack, target)));
             const dependsOn = step.after.map(get);
             const resource = new command.remote.Command(
                 stepResourceName(name, step, target),

@@ -38,11 +38,13 @@ read_to_prompt() {
 # flushed or echoed. Prints only the encrypted value, checked against the documented shape: the
 # key file's CRC32 at both ends.
 encrypt() {
-  local secret=$1 crc=$2 answers=0 value status=0 pid to_tool
+  local secret=$1 crc=$2 answers=0 value status=0 pid to_tool no_echo=()
   command -v script >/dev/null || wb_fail "the 'script' command (util-linux) is needed to answer encrypt-password's prompts"
+  # -E never (util-linux 2.35+): the terminal never echoes an answer, even if the tool leaves echo on.
+  # Older releases lack it; what they echo stays in OUTPUT, which is never printed.
+  if script --help 2>&1 | grep -- '--echo' >/dev/null; then no_echo=(-E never); fi
   OUTPUT=""
-  # -E never: the terminal never echoes an answer, even if the tool leaves echo on.
-  coproc ENCRYPT { script -qfec "rstudio-server encrypt-password" -E never /dev/null 2>&1; }
+  coproc ENCRYPT { script -qfec "rstudio-server encrypt-password" "${no_echo[@]}" /dev/null 2>&1; }
   # Copies of the coprocess's pipes: bash closes its own when the coprocess ends.
   pid=$ENCRYPT_PID
   exec {FROM_TOOL}<&"${ENCRYPT[0]}" {to_tool}>&"${ENCRYPT[1]}"

@@ -112,6 +112,13 @@ wb_has_record() { local record; record=$(wb_record "$1"); [ -e "$record.orig" ] 
 # The original content of PATH as recorded (empty when it was absent).
 wb_original() { local record; record=$(wb_record "$1"); [ -e "$record.orig" ] && cat "$record.orig"; return 0; }
 
+# One stack node manages a host at a time (WB_OWNER: "<stack>/<address>:<port>"). A step that applies
+# claims the host; a step whose node no longer owns it (the host was re-addressed, e.g. from its IP to
+# its DNS name, and the new node's steps took over) leaves it alone on remove.
+WB_OWNER_FILE="$WB_STATE_DIR/owner"
+wb_claim() { wb_init_state; printf '%s\n' "$WB_OWNER" >"$WB_OWNER_FILE"; }
+wb_owned_by_other() { [ -s "$WB_OWNER_FILE" ] && [ "$(cat "$WB_OWNER_FILE")" != "$WB_OWNER" ]; }
+
 wb_mark_restart() { wb_init_state; : >"$WB_RESTART_PENDING"; }
 
 # The step's result line after wb_install: NAME=changed or NAME=unchanged.

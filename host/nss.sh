@@ -43,7 +43,7 @@ remove_debian() {
   if [ "$WB_RESTORED" = edited ]; then
     # Edited since: take pwb out again from the lines where the original did not have it.
     local new had; new=$(wb_tmp)
-    had=$(wb_original "$NSSWITCH" | awk '$1 ~ /^(passwd|group|shadow):$/ && / pwb( |$)/ { printf "%s ", $1 }')
+    had=$(wb_original "$NSSWITCH" | awk '$1 ~ /^(passwd|group|shadow):$/ && /[ \t]pwb([ \t]|$)/ { printf "%s ", $1 }')
     awk -v had=" $had" '
       $1 ~ /^(passwd|group|shadow):$/ && index(had, " " $1 " ") == 0 { gsub(/[ \t]+pwb([ \t]|$)/, " ") } { print }
     ' "$NSSWITCH" >"$new"

@@ -38,7 +38,8 @@ const CONFIGURATION_STEPS: Array<{ id: HostStep; after: HostStep[]; stdin?: Plan
 /** Every step of a stack with `nodes` hosts, in an order that respects `after`. */
 export function planHostSteps(nodes: number, scim: boolean): PlannedStep[] {
     const plan: PlannedStep[] = [];
-    for (let node = 0; node < nodes; node++) plan.push({ node, id: "preflight", after: [] });
+    // Chained, so destroy (which deletes in reverse) restarts the nodes one at a time, last node first.
+    for (let node = 0; node < nodes; node++) plan.push({ node, id: "preflight", after: node > 0 ? [{ node: node - 1, id: "preflight" }] : [] });
     const encrypt: StepRef = { node: 0, id: "encrypt-client-secret" };
     plan.push({ ...encrypt, after: plan.map(({ node, id }) => ({ node, id })), stdin: "client-secret", secretOutput: true });
     for (let node = 0; node < nodes; node++) {
@@ -71,14 +72,19 @@ export interface HostValues {
 /** The name of the SCIM token in Workbench, per stack so stacks sharing a host do not collide. */
 export const scimTokenName = (stack: string) => `Entra ID User Provisioning Token (pulumi ${stack})`;
 
-/** The WB_ variables one step's script reads. */
-export function stepEnv(id: HostStep, values: HostValues): Record<string, string> {
-    const keyCheck = { WB_SECURE_COOKIE_KEY_SHA256: values.keyHash };
+/** Who manages a host: the stack and the node's address, so a re-addressed node's old steps leave it alone. */
+export const nodeOwner = (stack: string, target: { address: string; port: number }) => `${stack}/${target.address}:${target.port}`;
+
+/** The WB_ variables one step's script reads; `owner` (see `nodeOwner`) for the per-node steps. */
+export function stepEnv(id: HostStep, values: HostValues, owner: string): Record<string, string> {
+    const node = { WB_OWNER: owner };
+    const keyCheck = { ...node, WB_SECURE_COOKIE_KEY_SHA256: values.keyHash };
     switch (id) {
         case "preflight":
         case "restart":
-            return {};
+            return node;
         case "encrypt-client-secret":
+            return { WB_SECURE_COOKIE_KEY_SHA256: values.keyHash, WB_CLIENT_ID: values.clientId };
         case "client-secret":
             return { ...keyCheck, WB_CLIENT_ID: values.clientId };
         case "rserver-conf":

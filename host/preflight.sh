@@ -11,7 +11,7 @@ apply() {
   command -v script >/dev/null 2>&1 || wb_fail "the 'script' command (util-linux) is needed to drive rstudio-server encrypt-password"
   if [ "$family" = debian ]; then module=/usr/lib/x86_64-linux-gnu/libnss_pwb.so.2; else module=/usr/lib64/libnss_pwb.so.2; fi
   # sudo's I/O logging would record the secrets sent on stdin and the SCIM token printed on stdout.
-  if sudo -l -U "${SUDO_USER:-root}" 2>/dev/null | grep -E '(^|[ ,])log_(input|output|stdin|stdout|ttyin|ttyout)([ ,]|$)|LOG_(INPUT|OUTPUT):' >/dev/null; then
+  if sudo -l -U "${SUDO_USER:-root}" 2>/dev/null | grep -E '(^|[ ,])(log_(input|output|stdin|stdout|ttyin|ttyout)([ ,]|$)|LOG_(INPUT|OUTPUT):)' >/dev/null; then
     wb_fail "sudo records the I/O of ${SUDO_USER:-root}'s commands (log_input/log_output): secrets sent on stdin would be logged in clear; turn it off for this user (Defaults:${SUDO_USER:-root} !log_input, !log_output)"
   fi
   [ -e "$module" ] || wb_fail "the Workbench NSS module $module is missing: user provisioning needs a Workbench release that ships it"
@@ -23,4 +23,10 @@ apply() {
 
 remove() {
   wb_restart_if_pending
+  # The restored rserver.conf may have the health check off: wait for the service itself.
+  local deadline=$((SECONDS + ${WB_HEALTH_TIMEOUT:-60}))
+  until systemctl is-active --quiet rstudio-server; do
+    [ "$SECONDS" -lt "$deadline" ] || wb_fail "rstudio-server is not active after restoring the host (see 'systemctl status rstudio-server')"
+    sleep 1
+  done
 }

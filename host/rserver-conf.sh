@@ -44,7 +44,14 @@ apply() {
   fi
   if ! check=$(rstudio-server test-config 2>&1); then
     # Put the previous file back: Workbench keeps running on a configuration it accepts.
-    if [ -e "$previous" ]; then mv -f "$previous" "$CONF"; else rm -f "$CONF"; fi
+    if [ -e "$previous" ]; then
+      # Through a file created beside it, so it gets the directory's SELinux label, not /tmp's.
+      local back; back=$(mktemp "$CONF.wb-XXXXXX")
+      cp -p "$previous" "$back"
+      mv -f "$back" "$CONF"
+    else
+      rm -f "$CONF"
+    fi
     if [ "$first_touch" = yes ]; then wb_forget "$CONF"; else wb_sha256 "$CONF" >"$(wb_record "$CONF").written"; fi
     wb_fail "rstudio-server test-config rejected the new rserver.conf, the previous file is back in place: $check"
   fi

@@ -4,7 +4,7 @@
  */
 import { ExecResult, Sandbox, sshRun } from "../sandbox/sandbox";
 import { hostCommand, HostStep } from "../../host/commands";
-import { HostValues, planHostSteps, sharedKeyHash, stepEnv } from "../../host/plan";
+import { HostValues, nodeOwner, planHostSteps, sharedKeyHash, stepEnv } from "../../host/plan";
 import { nodeName } from "../../components/workbenchCluster";
 import { rserverSettings } from "../../host/settings";
 
@@ -12,15 +12,17 @@ export const TENANT_ID = "11111111-2222-3333-4444-555555555555";
 export const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 export const CLIENT_SECRET = "Qm8~Zr.client-secret-a1b2c3d4e5f6g7h8";
 
-export type StackValues = Omit<HostValues, "keyHash">;
+/** The stack's values; `addressedAs` is the address the stack reaches the hosts at (default: the sandbox's). */
+export type StackValues = Omit<HostValues, "keyHash"> & { addressedAs?: string };
 
-export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string } = {}): StackValues {
+export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string; addressedAs?: string } = {}): StackValues {
     const provisioning = overrides.provisioning ?? "jit";
     return {
         clientId: CLIENT_ID,
         stack: overrides.stack ?? "hosttest",
         settings: rserverSettings({ provisioning, usernameClaim: "preferred_username", startUid: overrides.startUid }, TENANT_ID),
         scimTokenDays: provisioning === "scim" ? 30 : undefined,
+        addressedAs: overrides.addressedAs,
     };
 }
 
@@ -87,8 +89,9 @@ export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackVal
     return run;
 }
 
-async function runStep(nodes: Sandbox[], node: number, id: HostStep, action: "apply" | "remove", values: HostValues, stdin: string | undefined, run: Run) {
-    const result = await sshRun(nodes[node], hostCommand(id, action, stepEnv(id, values)), stdin);
+async function runStep(nodes: Sandbox[], node: number, id: HostStep, action: "apply" | "remove", values: HostValues & { addressedAs?: string }, stdin: string | undefined, run: Run) {
+    const owner = nodeOwner(values.stack, { address: values.addressedAs ?? nodes[node].host, port: nodes[node].port });
+    const result = await sshRun(nodes[node], hostCommand(id, action, stepEnv(id, values, owner)), stdin);
     run.results.set(`${node}/${id}`, result);
     run.sshCommands++;
     if (result.code !== 0) throw new StepError(id, nameOf(nodes, node), result);

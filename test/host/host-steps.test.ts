@@ -245,6 +245,34 @@ describe("a file an administrator edits while the stack manages it", () => {
     });
 });
 
+describe("a host the stack reaches at a new address (its IP, then its DNS name)", () => {
+    let sb: Sandbox;
+    let before: Record<string, string>;
+    let configured: Record<string, string>;
+
+    beforeAll(async () => {
+        sb = await startSandbox();
+        before = await fingerprints(sb, MANAGED_FILES);
+        await applyAll(sb, hostValues());
+        configured = await fingerprints(sb, MANAGED_FILES);
+        // pulumi up: the steps named after the new address configure the host (nothing to change),
+        // then the steps named after the old address are deleted.
+        await applyAll(sb, hostValues({ addressedAs: "localhost" }));
+    });
+    afterAll(() => sb?.stop());
+
+    it("keeps the host configured when the old address's steps are deleted", async () => {
+        const removed = await removeAll(sb, hostValues());
+        expect(await fingerprints(sb, MANAGED_FILES)).toEqual(configured);
+        expect(resultOf(removed, "rserver-conf")?.stdout).toContain("rserver-conf=other-owner");
+    });
+
+    it("restores the host when the new address's steps are deleted", async () => {
+        await removeAll(sb, hostValues({ addressedAs: "localhost" }));
+        expect(await fingerprints(sb, MANAGED_FILES)).toEqual(before);
+    });
+});
+
 describe("a first run Workbench refuses", () => {
     let sb: Sandbox;
     let before: Record<string, string>;

@@ -52,15 +52,23 @@ describe("planHostSteps", () => {
 describe("stepEnv", () => {
     const values = { clientId: "c", stack: "prod", settings: { "auth-openid": "1" }, keyHash: h("9"), scimTokenDays: 7 };
 
-    it("gives the key hash to every step that writes, and nothing to preflight and restart", () => {
+    it("gives the key hash to every step that writes, and only the owner to preflight and restart", () => {
         for (const id of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"] as const) {
-            expect(stepEnv(id, values).WB_SECURE_COOKIE_KEY_SHA256, id).toBe(h("9"));
+            expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_SECURE_COOKIE_KEY_SHA256, id).toBe(h("9"));
         }
-        expect(stepEnv("preflight", values)).toEqual({});
-        expect(stepEnv("restart", values)).toEqual({});
+        expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({ WB_OWNER: "prod/10.0.0.5:22" });
+        expect(stepEnv("restart", values, "prod/10.0.0.5:22")).toEqual({ WB_OWNER: "prod/10.0.0.5:22" });
+    });
+
+    it("gives every per-node step its node's owner, and none to the steps that run once", () => {
+        for (const id of ["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"] as const) {
+            expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_OWNER, id).toBe("prod/10.0.0.5:22");
+        }
+        expect(stepEnv("encrypt-client-secret", values, "x").WB_OWNER).toBeUndefined();
+        expect(stepEnv("scim-token", values, "x").WB_OWNER).toBeUndefined();
     });
 
     it("names the SCIM token after the stack", () => {
-        expect(stepEnv("scim-token", values)).toEqual({ WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7" });
+        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7" });
     });
 });
