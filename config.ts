@@ -249,8 +249,11 @@ export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.O
     const clientSecret = reader.getSecret("clientSecret");
     // Internal to the SDK (not in its typings): absent, the check is skipped.
     const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    // Previews never connect: CI previews of pull requests need not hold the production SSH key.
+    const previewWithoutKey = sshPrivateKey === undefined && pulumi.runtime.isDryRun();
+    if (previewWithoutKey) pulumi.log.warn(`${CONFIG_NAMESPACE}:sshPrivateKey is not set: this preview works, pulumi up will refuse to run without it`);
     const config = parseConfig(raw, pulumi.getStack(), {
-        sshPrivateKey: sshPrivateKey !== undefined,
+        sshPrivateKey: sshPrivateKey !== undefined || previewWithoutKey,
         clientSecret: clientSecret !== undefined,
         storedInClear: isConfigSecret ? SECRET_CONFIG_KEYS.filter((k) => raw[k] !== undefined && !isConfigSecret(`${prefix}${k}`)) : [],
         clientSecretLooksLikeId: typeof raw.clientSecret === "string" && UUID.test(raw.clientSecret),

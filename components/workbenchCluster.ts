@@ -110,7 +110,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                 stepResourceName(name, step, target),
                 {
                     connection: { host: target.address, port: target.port, user: target.user, privateKey: args.privateKey, hostKey: target.hostKey, dialErrorLimit: 3 },
-                    // Pointing a node at another host replaces its steps: the old host is restored first.
+                    // The steps that run once follow the first node: they are replaced, old copy first, when it changes.
                     triggers: [`${target.address}:${target.port}`, ...(step.id === "scim-token" && args.scimTokenRotation ? [args.scimTokenRotation] : [])],
                     create: env.apply((e) => hostCommand(step.id, "apply", e)),
                     delete: env.apply((e) => hostCommand(step.id, "remove", e)),

@@ -2,7 +2,8 @@
  * The guard rails a reviewer would otherwise have to check by eye in a preview. Each rule is
  * mandatory: a violation stops `pulumi preview` and `pulumi up` with the rule's name and a message.
  */
-import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { UnknownValueError } from "@pulumi/policy";
+import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
 const SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal";
 const APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword";
@@ -46,8 +47,8 @@ export const secretEndDate: ResourceValidationPolicy = {
             const days = (Date.parse(endDate) - Date.now()) / 86_400_000;
             if (Number.isNaN(days)) report(`${args.name}: endDate "${endDate}" is not a date.`);
             else if (days > maxSecretDays) report(`${args.name}: endDate ${endDate} is ${Math.ceil(days)} days out; at most ${maxSecretDays} allowed.`);
-        } else if (args.props.rotateWhenChanged === undefined) {
-            // An end date still unknown in a preview is fine when a rotation computes it.
+        } else {
+            // (A value a preview does not know yet throws instead: the engine then reports that the rule could not run.)
             report(`${args.name}: no endDate: Entra ID would default to two years; set endDate (at most ${maxSecretDays} days out).`);
         }
     },
@@ -79,35 +80,66 @@ export const scimHttps: ResourceValidationPolicy = {
     },
 };
 
-/** Secret values this stack knows, as they appear in resource properties. */
-function secretValues(resources: StackValidationArgs["resources"]): string[] {
-    const found: unknown[] = [];
-    for (const r of resources) {
-        if (r.type === REMOTE_COMMAND) found.push(r.props.stdin, r.props.connection?.privateKey, r.props.connection?.password);
-        if (r.type === APPLICATION_PASSWORD) found.push(r.props.value);
-        if (r.type === SYNCHRONIZATION_SECRET) found.push(...((r.props.credentials as Credential[] | undefined) ?? []).filter((c) => c.key === "SecretToken").map((c) => c.value));
+/** A property's value, or undefined while a preview does not know it yet (instead of the policy giving up). */
+function known(read: () => unknown): unknown {
+    try {
+        return read();
+    } catch (e) {
+        if (e instanceof UnknownValueError) return undefined;
+        throw e;
     }
-    return found
+}
+
+/** Non-trivial lines of the given secret values. */
+function secretLines(values: unknown[]): string[] {
+    return values
         .filter((v): v is string => typeof v === "string")
         .flatMap((v) => v.split("\n"))
         .map((v) => v.trim())
         .filter((v) => v.length >= MIN_SECRET_LENGTH);
 }
 
-export const noSecretInCommand: StackValidationPolicy = {
+/** Reports the command fields of a host command that contain one of `secrets`. */
+function checkCommand(name: string, props: Record<string, any>, secrets: string[], report: (message: string) => void) {
+    for (const field of ["create", "update", "delete"] as const) {
+        const text = known(() => props[field]);
+        if (typeof text === "string" && secrets.some((s) => text.includes(s))) {
+            report(`${name}: its ${field} command contains a secret value; send secrets on stdin instead.`);
+        }
+    }
+}
+
+/** The secrets a host command itself carries: what it sends on stdin and its SSH credentials. */
+const ownSecrets = (props: Record<string, any>) =>
+    secretLines([known(() => props.stdin), known(() => props.connection?.privateKey), known(() => props.connection?.password)]);
+
+export const noSecretInCommand: ResourceValidationPolicy = {
     name: "no-secret-in-command-string",
     description: "No host command carries a secret in its command string (secrets go on stdin).",
     enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type === REMOTE_COMMAND) checkCommand(args.name, args.props, ownSecrets(args.props), report);
+    },
+};
+
+export const noStackSecretInCommand: StackValidationPolicy = {
+    name: "no-stack-secret-in-command-string",
+    description: "No host command carries another resource's secret (client secret, SCIM token, SSH key) in its command string.",
+    enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const secrets = secretValues(args.resources);
-        for (const r of args.resources) {
-            if (r.type !== REMOTE_COMMAND) continue;
-            for (const field of ["create", "update", "delete"] as const) {
-                const text: unknown = r.props[field];
-                if (typeof text === "string" && secrets.some((s) => text.includes(s))) {
-                    report(`${r.name}: its ${field} command contains a secret value; send secrets on stdin instead.`, r.urn);
+        const secrets = secretLines(
+            args.resources.flatMap((r) => {
+                if (r.type === REMOTE_COMMAND) return [known(() => r.props.stdin), known(() => r.props.connection?.privateKey)];
+                if (r.type === APPLICATION_PASSWORD) return [known(() => r.props.value)];
+                if (r.type === SYNCHRONIZATION_SECRET) {
+                    const credentials = known(() => r.props.credentials) as Credential[] | undefined;
+                    return (credentials ?? []).filter((c) => c.key === "SecretToken").map((c) => c.value);
                 }
-            }
+                return [];
+            }),
+        );
+        for (const r of args.resources) {
+            if (r.type === REMOTE_COMMAND) checkCommand(r.name, r.props, secrets, (message) => report(message, r.urn));
         }
     },
 };
@@ -116,5 +148,5 @@ function config(args: ResourceValidationArgs): GuardrailConfig {
     return { maxSecretDays: 365, ...args.getConfig<Partial<GuardrailConfig>>() };
 }
 
-export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [assignmentRequired, secretEndDate, hostKeyPinned, scimHttps, noSecretInCommand];
+export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [assignmentRequired, secretEndDate, hostKeyPinned, scimHttps, noSecretInCommand, noStackSecretInCommand];
 

@@ -5,7 +5,8 @@
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { assignmentRequired, hostKeyPinned, noSecretInCommand, policies, scimHttps, secretEndDate } from "../../policy/rules";
+import { UnknownValueError } from "@pulumi/policy";
+import { assignmentRequired, hostKeyPinned, noSecretInCommand, noStackSecretInCommand, policies, scimHttps, secretEndDate } from "../../policy/rules";
 
 interface Resource {
     type: string;
@@ -61,9 +62,8 @@ describe("the policy pack", () => {
         expect(evaluate(compliantStack(), { maxSecretDays: 90 })).toEqual([expect.stringMatching(/at most 90 allowed/)]);
     });
 
-    it("reports a client secret without an end date, but not one a rotation will compute", () => {
-        expect(evaluate(withProps(compliantStack(), "workbench-client-secret", { endDate: undefined, rotateWhenChanged: undefined }))).toEqual([expect.stringMatching(/^client-secret-end-date: .*no endDate/)]);
-        expect(evaluate(withProps(compliantStack(), "workbench-client-secret", { endDate: undefined }))).toEqual([]);
+    it("reports a client secret without an end date", () => {
+        expect(evaluate(withProps(compliantStack(), "workbench-client-secret", { endDate: undefined }))).toEqual([expect.stringMatching(/^client-secret-end-date: .*no endDate/)]);
     });
 
     it("reports a host command without a pinned host key", () => {
@@ -73,11 +73,29 @@ describe("the policy pack", () => {
         expect(evaluate(stack)).toEqual([expect.stringMatching(new RegExp(`^${hostKeyPinned.name}: workbench-node1-encrypt-client-secret: connection.hostKey is not set`))]);
     });
 
-    it("reports a secret in a command string, whichever secret it is", () => {
-        for (const secret of [SECRET, "scim-token-0123456789", "b3BlbnNzaC1rZXktdjEAAAAA"]) {
+    it("reports a command carrying its own secret (stdin, SSH key), per resource so previews catch it", () => {
+        for (const secret of [SECRET, "b3BlbnNzaC1rZXktdjEAAAAA"]) {
             const stack = withProps(compliantStack(), "workbench-node1-encrypt-client-secret", { delete: `echo ${secret} | sudo -n tee /x` });
-            expect(evaluate(stack), secret).toEqual([`${noSecretInCommand.name}: workbench-node1-encrypt-client-secret: its delete command contains a secret value; send secrets on stdin instead.`]);
+            expect(evaluate(stack), secret).toEqual(
+                expect.arrayContaining([`${noSecretInCommand.name}: workbench-node1-encrypt-client-secret: its delete command contains a secret value; send secrets on stdin instead.`]),
+            );
         }
+    });
+
+    it("reports a command carrying another resource's secret (the SCIM token)", () => {
+        const stack = withProps(compliantStack(), "workbench-node1-encrypt-client-secret", { update: "echo scim-token-0123456789" });
+        expect(evaluate(stack)).toEqual([`${noStackSecretInCommand.name}: workbench-node1-encrypt-client-secret: its update command contains a secret value; send secrets on stdin instead.`]);
+    });
+
+    it("checks what a preview knows and skips what it does not know yet", () => {
+        const stack = compliantStack();
+        const unknown = () => {
+            throw new UnknownValueError("04da6b54-80e4-46f7-96ec-b56ff0331ba9", ["stdin"]);
+        };
+        Object.defineProperty(stack[3].props, "stdin", { get: unknown });
+        Object.defineProperty(stack[3].props, "create", { get: unknown });
+        stack[3].props.delete = `cat ${KEY.split("\n")[1]}`;
+        expect(evaluate(stack)).toEqual(expect.arrayContaining([expect.stringMatching(/^no-secret-in-command-string: .*its delete command contains a secret/)]));
     });
 
     it("reports a SCIM base address that is not https", () => {

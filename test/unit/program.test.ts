@@ -229,6 +229,19 @@ describe("the program in external (host-only) mode", async () => {
     });
 });
 
+describe("a preview without the SSH private key (CI previews of pull requests)", () => {
+    const { sshPrivateKey: _key, ...withoutKey } = baseConfig();
+
+    it("previews, since a preview never connects", async () => {
+        const { resources } = await runProgram(withoutKey, { preview: true });
+        expect(resources.some((r) => r.type === "command:remote:Command")).toBe(true);
+    });
+
+    it("refuses to deploy", async () => {
+        await expect(runProgram(withoutKey)).rejects.toThrow(/posit-workbench-entra:sshPrivateKey: required/);
+    });
+});
+
 describe("bad input", () => {
     it("refuses an SSH private key stored in clear in the stack file", async () => {
         const attempt = runProgram(baseConfig(), { preview: true, secretsInClear: true });
