@@ -46,6 +46,8 @@ const hostnameSchema = z
             ctx.addIssue({ code: "custom", message: `expected a bare host name without a path (got "${value}")` });
         } else if (/:\d*$/.test(value) && isIP(value) !== 6) {
             ctx.addIssue({ code: "custom", message: `expected a bare host name without a port (got "${value}"); put the port in front of Workbench, on the proxy or load balancer` });
+        } else if (isIP(value) === 6) {
+            ctx.addIssue({ code: "custom", message: `expected a DNS name or an IPv4 address (got the IPv6 address "${value}")` });
         } else if (!isIP(value) && !DNS_NAME.test(value)) {
             ctx.addIssue({ code: "custom", message: `expected a DNS name such as workbench.example.com (got "${value}")` });
         }
@@ -54,7 +56,9 @@ const hostnameSchema = z
 const hostSchema = z.strictObject(
     {
         /** SSH address of the Workbench server (may differ from the public hostname, e.g. a private IP). */
-        address: z.string({ error: "expected the SSH address of the Workbench server" }).min(1, "expected the SSH address of the Workbench server"),
+        address: z
+            .string({ error: "expected the SSH address of the Workbench server" })
+            .refine((a) => isIP(a) !== 0 || DNS_NAME.test(a), "expected the SSH address of the Workbench server: a DNS name or an IP address (no user@ or :port; use user and port)"),
         /** SSH port. */
         port: z.number({ error: "expected an SSH port number between 1 and 65535" }).int("expected an SSH port number between 1 and 65535").min(1, "expected an SSH port number between 1 and 65535").max(65535, "expected an SSH port number between 1 and 65535").default(22),
         /** Login user; it needs passwordless sudo. */
@@ -113,8 +117,9 @@ const schema = z
             if (!h.hostKey && !c.allowUnpinnedHostKey) {
                 ctx.addIssue({ code: "custom", path: [...path, "hostKey"], message: 'required: the host public key to pin ("ssh-keyscan -t ed25519 <host>"); set allowUnpinnedHostKey: true only if you accept any host key' });
             }
-            const id = `${h.address}:${h.port}`;
-            if (seen.has(id)) ctx.addIssue({ code: "custom", path: [...path, "address"], message: `${id} is listed twice` });
+            // As the step names see it (they are made of the address and port).
+            const id = `${h.address}-${h.port}`.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+            if (seen.has(id)) ctx.addIssue({ code: "custom", path: [...path, "address"], message: `${h.address}:${h.port} is listed twice` });
             seen.add(id);
         }
         if (!c.hasSshPrivateKey) {

@@ -71,6 +71,9 @@ describe("parseConfig", () => {
         ["an empty host list", { host: undefined, hosts: [] }, "hosts", /at least one host/],
         ["a cluster node without host key", { host: undefined, hosts: [{ address: "10.0.0.5", user: "u", hostKey: HOST_KEY }, { address: "10.0.0.6", user: "u" }] }, "hosts.1.hostKey", /host public key to pin/],
         ["a node listed twice", { host: undefined, hosts: [{ address: "10.0.0.5", user: "u", hostKey: HOST_KEY }, { address: "10.0.0.5", port: 22, user: "v", hostKey: HOST_KEY }] }, "hosts.1.address", /listed twice/],
+        ["an SSH address with a user in it", { host: { address: "root@wb 1", user: "u", hostKey: HOST_KEY } }, "host.address", /a DNS name or an IP address/],
+        ["an IPv6 hostname", { hostname: "::1" }, "hostname", /IPv6/],
+        ["a node listed twice in other letters", { host: undefined, hosts: [{ address: "WB1.example.com", user: "u", hostKey: HOST_KEY }, { address: "wb1.example.com", user: "u", hostKey: HOST_KEY }] }, "hosts.1.address", /listed twice/],
         ["a cluster node port out of range", { host: undefined, hosts: [{ address: "10.0.0.5", port: 0, user: "u", hostKey: HOST_KEY }] }, "hosts.0.port", /between 1 and 65535/],
         ["external mode without client id", { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", assignedUsers: [], assignedGroups: [] }, "clientId", /required when entraMode is "external"/],
     ];
