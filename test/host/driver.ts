@@ -4,7 +4,7 @@
  */
 import { ExecResult, Sandbox, sshRun } from "../sandbox/sandbox";
 import { hostCommand, HostStep } from "../../host/commands";
-import { HostValues, nodeOwner, planHostSteps, sharedKeyHash, stepEnv } from "../../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef } from "../../host/plan";
 import { nodeName } from "../../components/workbenchCluster";
 import { rserverSettings } from "../../host/settings";
 
@@ -47,47 +47,75 @@ const nameOf = (sandboxes: Sandbox[], node: number) => nodeName({ address: sandb
 export const resultOf = (run: Run, id: HostStep, node = 0) => run.results.get(`${node}/${id}`);
 
 /**
- * Runs every step's create (`apply`) in the plan's order, as `pulumi up` does on a fresh stack:
- * the same commands, the same stdin (the client secret, then its encrypted form from the first node).
- * `onError` "throw" stops at the first failure like the engine; the failed step is in the error.
+ * Runs the plan's steps as the engine schedules them: each one as soon as the steps it depends on
+ * are done, independent steps at the same time (a node's client secret, PAM and NSCD steps run in
+ * parallel). Every step other than the preflights also waits for all preflights, as the program's
+ * steps do through the shared key hash. After a failure no new step starts; the first error is thrown
+ * once the running ones end.
  */
+async function runGraph(order: PlannedStep[], waitsFor: (step: PlannedStep) => PlannedStep[], runOne: (step: PlannedStep) => Promise<void>) {
+    const done = new Map<string, Promise<void>>();
+    const key = (s: StepRef) => `${s.node}/${s.id}`;
+    let failure: unknown;
+    for (const step of order) {
+        const before = waitsFor(step).map((s) => done.get(key(s))!);
+        done.set(
+            key(step),
+            Promise.all(before).then(async () => {
+                if (failure) throw failure;
+                try {
+                    await runOne(step);
+                } catch (e) {
+                    failure ??= e;
+                    throw e;
+                }
+            }),
+        );
+    }
+    await Promise.allSettled(done.values());
+    if (failure) throw failure;
+}
+
+/** Every step's create (`apply`), as `pulumi up` runs them on a fresh stack: the same commands and stdin. */
 export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValues, clientSecret = CLIENT_SECRET): Promise<Run> {
     const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
     const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
-    let full: HostValues | undefined;
-    for (const step of planHostSteps(nodes.length, values.scimTokenDays !== undefined)) {
-        if (step.id !== "preflight" && !full) {
-            const keyHash = sharedKeyHash(nodes.map((_, node) => ({ name: nameOf(nodes, node), preflight: resultOf(run, "preflight", node)!.stdout })));
-            full = { ...values, keyHash };
-        }
-        const stdin =
-            step.stdin === "client-secret"
-                ? `${clientSecret}\n`
-                : step.stdin === "encrypted-client-secret"
-                  ? `${resultOf(run, "encrypt-client-secret")!.stdout}\n`
-                  : step.stdin === "digest"
-                    ? "digest-of-the-node's-other-steps\n"
-                    : undefined;
-        await runStep(nodes, step.node, step.id, "apply", full ?? { ...values, keyHash: "" }, stdin, run);
-    }
+    const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined);
+    const preflights = plan.filter((s) => s.id === "preflight");
+    const keyHash = () => sharedKeyHash(nodes.map((_, node) => ({ name: nameOf(nodes, node), preflight: resultOf(run, "preflight", node)!.stdout })));
+    const stdinFor = (step: PlannedStep) =>
+        step.stdin === "client-secret"
+            ? `${clientSecret}\n`
+            : step.stdin === "encrypted-client-secret"
+              ? `${resultOf(run, "encrypt-client-secret")!.stdout}\n`
+              : step.stdin === "digest"
+                ? "digest-of-the-node's-other-steps\n"
+                : undefined;
+    await runGraph(
+        plan,
+        (step) => (step.id === "preflight" ? refs(plan, step.after) : [...refs(plan, step.after), ...preflights]),
+        (step) => runStep(nodes, step.node, step.id, "apply", { ...values, keyHash: step.id === "preflight" ? "" : keyHash() }, stdinFor(step), run),
+    );
     run.milliseconds = Date.now() - started;
     return run;
 }
 
-/** Runs every step's delete (`remove`) in reverse plan order, as `pulumi destroy` does. */
+/** Every step's delete (`remove`), as `pulumi destroy` runs them: a step after every step that depends on it. */
 export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackValues): Promise<Run> {
     const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
     const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
     // The delete commands the program stored carry the shared key's hash (only apply checks it).
     const keyHash = (await nodes[0].exec("sha256sum /var/lib/rstudio-server/secure-cookie-key | cut -d' ' -f1")).stdout.trim();
-    for (const step of planHostSteps(nodes.length, values.scimTokenDays !== undefined).reverse()) {
-        await runStep(nodes, step.node, step.id, "remove", { ...values, keyHash }, undefined, run);
-    }
+    const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined);
+    const dependents = (step: PlannedStep) => plan.filter((s) => s.after.some((a) => a.node === step.node && a.id === step.id) || (step.id === "preflight" && s.id !== "preflight"));
+    await runGraph([...plan].reverse(), dependents, (step) => runStep(nodes, step.node, step.id, "remove", { ...values, keyHash }, undefined, run));
     run.milliseconds = Date.now() - started;
     return run;
 }
+
+const refs = (plan: PlannedStep[], wanted: StepRef[]) => wanted.map((w) => plan.find((s) => s.node === w.node && s.id === w.id)!);
 
 async function runStep(nodes: Sandbox[], node: number, id: HostStep, action: "apply" | "remove", values: HostValues & { addressedAs?: string }, stdin: string | undefined, run: Run) {
     const owner = nodeOwner(values.stack, { address: values.addressedAs ?? nodes[node].host, port: nodes[node].port });
