@@ -122,8 +122,10 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                 {
                     parent: this,
                     dependsOn,
-                    // Its delete undoes its create at the same paths: never let an old copy's delete run after a new copy's create.
-                    deleteBeforeReplace: true,
+                    // A step's delete undoes its create at the same paths: never let an old copy's delete run after a
+                    // new copy's create. The encryption's delete only drops a cache, so a replaced (or unreachable)
+                    // first node does not hold up the new one.
+                    deleteBeforeReplace: step.id !== "encrypt-client-secret",
                     ...(step.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
                 },
             );

@@ -86,8 +86,8 @@ describe("WorkbenchCluster on one host", () => {
         for (const c of b.captured) expect(c.opts.parent).toBe(b.cluster);
     });
 
-    it("deletes before replacing every step, so an old step's restore never undoes a new step's work", () => {
-        for (const c of b.captured) expect(c.opts.deleteBeforeReplace, c.name).toBe(true);
+    it("deletes before replacing every step whose delete restores the host, so an old step's restore never undoes a new step's work", () => {
+        for (const c of b.captured) expect(c.opts.deleteBeforeReplace, c.name).toBe(c.name !== "wb-encrypt-client-secret");
     });
 
     it("orders the steps: encrypt after preflight, secret before rserver.conf, PAM before NSS, restart after all, token after restart", () => {
