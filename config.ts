@@ -182,6 +182,8 @@ export interface SecretFacts {
     storedInClear?: string[];
     /** The client secret has the shape of a secret ID, the classic mix-up (AADSTS7000215). */
     clientSecretLooksLikeId?: boolean;
+    /** The client secret holds a line break or another control character. */
+    clientSecretHasControlCharacter?: boolean;
 }
 
 /** One message per bad key, all of them at once. */
@@ -203,6 +205,9 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
     }
     if (secrets.clientSecretLooksLikeId) {
         problems.push(`${CONFIG_NAMESPACE}:clientSecret: looks like the secret's ID (a UUID); expected the secret's Value, shown once when the secret is created`);
+    }
+    if (secrets.clientSecretHasControlCharacter) {
+        problems.push(`${CONFIG_NAMESPACE}:clientSecret: contains a line break or another control character; expected the secret's Value on one line (it is typed into encrypt-password's prompt, where a terminal would act on such characters)`);
     }
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
@@ -262,6 +267,7 @@ export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.O
         clientSecret: clientSecret !== undefined,
         storedInClear: isConfigSecret ? SECRET_CONFIG_KEYS.filter((k) => raw[k] !== undefined && !isConfigSecret(`${prefix}${k}`)) : [],
         clientSecretLooksLikeId: typeof raw.clientSecret === "string" && UUID.test(raw.clientSecret),
+        clientSecretHasControlCharacter: typeof raw.clientSecret === "string" && /[\x00-\x1f\x7f]/.test(raw.clientSecret),
     });
     return { config, sshPrivateKey: sshPrivateKey!, clientSecret };
 }

@@ -33,10 +33,21 @@ read_to_prompt() {
   return 1
 }
 
+# The encrypted value in encrypt-password's output (stdin): the key file's CRC32 at both ends, padded
+# standard base64 between them (32-byte IV field and AES-128-CBC ciphertext). The CRC is accepted as
+# rskey prints it (%08X) and as RStudio's crc32HexHash does (no leading zeros).
+encrypted_value() {
+  local crc=$1 short b='[A-Za-z0-9+/]'
+  short=$(printf '%s' "$crc" | sed 's/^0*//')
+  crc="(${crc}|${short:-0})"
+  tr -d '\r' | grep -E "^${crc}($b{4}){15,}($b{4}|$b{3}=|$b{2}==)${crc}\$" | tail -n 1
+}
+
 # Runs encrypt-password on a pseudo-terminal and answers its prompts (it asks twice) only once
-# each prompt is shown, so it works whether the tool reads the terminal or stdin and no answer is
-# flushed or echoed. Prints only the encrypted value, checked against the documented shape: the
-# key file's CRC32 at both ends.
+# each prompt is shown, as a person would: the answer ends in a carriage return (the Enter key),
+# which a tool reading the terminal in raw mode (rskey) and one in line mode (getpass, the
+# terminal maps it to a newline) both take. Type-ahead would be flushed by getpass-style tools.
+# Prints only the encrypted value.
 encrypt() {
   local secret=$1 crc=$2 answers=0 value status=0 pid to_tool no_echo=()
   command -v script >/dev/null || wb_fail "the 'script' command (util-linux) is needed to answer encrypt-password's prompts"
@@ -51,7 +62,7 @@ encrypt() {
   while read_to_prompt; do
     answers=$((answers + 1))
     [ "$answers" -le 2 ] || break
-    printf '%s\n' "$secret" >&"$to_tool"
+    printf '%s\r' "$secret" >&"$to_tool"
     OUTPUT=""
   done
   # Gone after its output ended; still there only if it asked a third time or hung.
@@ -60,7 +71,7 @@ encrypt() {
   wait "$pid" || status=$?
   exec {FROM_TOOL}<&- {to_tool}>&-
   [ "$status" -eq 0 ] || wb_fail "rstudio-server encrypt-password failed (exit $status, answered $answers prompts); nothing was written"
-  value=$(printf '%s\n' "$OUTPUT" | tr -d '\r' | grep -E "^${crc}[A-Za-z0-9+/]{16,}${crc}\$" | tail -n 1) \
+  value=$(printf '%s\n' "$OUTPUT" | encrypted_value "$crc") \
     || wb_fail "rstudio-server encrypt-password printed no value of the documented shape (CRC32 $crc of the key file at both ends); nothing was written"
   printf '%s' "$value"
 }

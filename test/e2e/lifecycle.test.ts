@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ConfigMap, OutputMap } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decryptWorkbenchSecret } from "../sandbox/crypto";
+import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
 import { engine, EngineStack, newStack } from "./engine";
@@ -124,7 +124,7 @@ function lifecycle() {
         expect(token.length).toBeGreaterThanOrEqual(16);
         const secretFile = await a.readFile("/etc/rstudio/openid-client-secret");
         const key = await a.readFile("/var/lib/rstudio-server/secure-cookie-key");
-        expect(decryptWorkbenchSecret(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_1);
+        expect(await workbenchDecrypt(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_1);
         expect(await a.readFile("/etc/rstudio/rserver.conf")).toContain(`auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).toContain("pulumi e2e");
@@ -163,7 +163,7 @@ function lifecycle() {
         expect(up.summary.resourceChanges).toMatchObject({ update: 2 });
         const secretFile = await a.readFile("/etc/rstudio/openid-client-secret");
         const key = await a.readFile("/var/lib/rstudio-server/secure-cookie-key");
-        expect(decryptWorkbenchSecret(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_2);
+        expect(await workbenchDecrypt(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_2);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
         await expectNoSecretsLeaked("secret change");
     });
@@ -178,7 +178,7 @@ function lifecycle() {
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).not.toContain("pulumi e2e");
         const secretFile = await b.readFile("/etc/rstudio/openid-client-secret");
         const key = await b.readFile("/var/lib/rstudio-server/secure-cookie-key");
-        expect(decryptWorkbenchSecret(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_2);
+        expect(await workbenchDecrypt(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_2);
         expect(await b.readFile("/etc/rstudio/rserver.conf")).toMatch(/^auth-openid-username-claim=email$/m);
         expect((await b.exec("rstudio-server user-service list-tokens")).stdout).toContain("pulumi e2e");
         token = up.outputs.scimToken.value;

@@ -3,7 +3,7 @@
  * one SCIM token, rolling configuration and restart that stops at a failing node.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decryptWorkbenchSecret } from "../sandbox/crypto";
+import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { scimTokenName } from "../../host/plan";
 import { applyAll, CLIENT_SECRET, countSequence, fingerprints, hostValues, MANAGED_FILES, removeAll, RESTART_SEQUENCE, StepError, systemctlCalls } from "./driver";
@@ -41,7 +41,7 @@ describe("a cluster of three nodes sharing one key", () => {
         expect(new Set(managed).size).toBe(1);
         const secrets = await Promise.all(nodes.map((n) => n.readFile("/etc/rstudio/openid-client-secret")));
         expect(new Set(secrets).size).toBe(1);
-        expect(decryptWorkbenchSecret(/client-secret=(.*)/.exec(secrets[0])![1], key)).toBe(CLIENT_SECRET);
+        expect(await workbenchDecrypt(/client-secret=(.*)/.exec(secrets[0])![1], key)).toBe(CLIENT_SECRET);
     });
 
     it("encrypts once, on the first node", async () => {

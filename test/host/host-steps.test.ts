@@ -2,7 +2,7 @@
  * Every host step against a sandbox Debian (and Rocky Linux) Workbench host over real SSH.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decryptWorkbenchSecret } from "../sandbox/crypto";
+import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { scimTokenName } from "../../host/plan";
 import {
@@ -58,7 +58,7 @@ describe("a fresh Debian host", () => {
         const encrypted = secretLine.replace(/^client-secret=/, "");
         expect(encrypted).not.toContain(CLIENT_SECRET);
         const key = await sb.readFile("/var/lib/rstudio-server/secure-cookie-key");
-        expect(decryptWorkbenchSecret(encrypted, key)).toBe(CLIENT_SECRET);
+        expect(await workbenchDecrypt(encrypted, key)).toBe(CLIENT_SECRET);
         expect((await sb.exec("stat -c '%a %U:%G' /etc/rstudio/openid-client-secret")).stdout.trim()).toBe("600 rstudio-server:rstudio-server");
     });
 

@@ -4,11 +4,10 @@
 # which includes the package list. The Workbench stand-in is copied in per sandbox (sandbox.sh).
 set -euo pipefail
 
-# python3-cffi-backend is listed because debootstrap does not resolve the virtual packages
-# python3-cryptography depends on.
 PACKAGES=(
-  openssh-server sudo libpam-modules nscd python3 python3-cryptography python3-cffi-backend openssl gzip
+  openssh-server sudo libpam-modules nscd python3 openssl gzip
   util-linux bsdutils procps curl ca-certificates
+  libpopt0 # the real authselect (build-tools.sh) links it
 )
 SUITE=bookworm
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Test sandbox lifecycle (run as root).
 #
-#   sandbox.sh start <dir> <rootfs> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9> <nscd 0|1>
+#   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9> <nscd 0|1> <raw|canonical>
 #   sandbox.sh stop <dir>
 #
 # start mounts an overlay of the cached <rootfs> (from build-rootfs.sh) at <dir>/root, installs
-# the Workbench stand-in, then, in a private mount namespace (so /proc and /dev bind mounts never
+# the Workbench stand-in with the vendors' tools from <tools> (build-tools.sh; encrypt-password
+# prompts <raw|canonical>), then, in a private mount namespace (so /proc and /dev bind mounts never
 # show up on this machine), starts the services and `sshd -D` on 127.0.0.1:<ssh-port>. The
 # sandbox's sshd pid is written to <dir>/sshd.pid, sshd's log to <dir>/sshd.log.
 # stop kills every process chrooted into <dir>/root, unmounts the overlay, checks that nothing is
@@ -27,9 +28,10 @@ pids_in() {
 }
 
 install_standin() {
-  local root="$1" os="$2" nscd="$3" lib=/usr/lib/standin bin=/usr/lib/rstudio-server/bin
+  local root="$1" os="$2" nscd="$3" tools="$4" prompts="$5" lib=/usr/lib/standin bin=/usr/lib/rstudio-server/bin
   install -d "$root$lib" "$root/var/lib/standin"
-  install -m 0755 "$here"/standin/*.py "$root$lib/"
+  install -m 0755 "$here"/standin/*.py "$tools/rskey" "$root$lib/"
+  echo "$prompts" >"$root/var/lib/standin/encrypt-prompt-style"
   install -m 0644 "$here/standin/rserver-options.txt" "$root$lib/"
   ln -s "$lib/standin.py" "$root$bin/rstudio-server"
   ln -s "$lib/standin.py" "$root$bin/rserver"
@@ -71,13 +73,13 @@ inside() {
 }
 
 start() {
-  [ $# -eq 7 ] || die "usage: sandbox.sh start <dir> <rootfs> <ssh-port> <www-port> <authorized-key-file> <os> <nscd>"
-  local dir="$1" rootfs="$2" port="$3" www_port="$4" authorized="$5" os="$6" nscd="$7"
+  [ $# -eq 9 ] || die "usage: sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <os> <nscd> <prompts>"
+  local dir="$1" rootfs="$2" tools="$3" port="$4" www_port="$5" authorized="$6" os="$7" nscd="$8" prompts="$9"
   local root="$dir/root"
   mkdir -p "$dir/upper" "$dir/work" "$root"
   mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$dir/upper,workdir=$dir/work" "$root"
 
-  install_standin "$root" "$os" "$nscd"
+  install_standin "$root" "$os" "$nscd" "$tools" "$prompts"
   ssh-keygen -q -t ed25519 -N '' -C sandbox -f "$root/etc/ssh/ssh_host_ed25519_key"
   install -d -m 0700 "$root/home/admin/.ssh"
   install -m 0600 "$authorized" "$root/home/admin/.ssh/authorized_keys"

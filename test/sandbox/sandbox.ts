@@ -20,6 +20,12 @@ export interface SandboxOptions {
     workbenchPort?: number;
     /** nscd installed and running (default true); false purges the package. */
     nscd?: boolean;
+    /**
+     * How `rstudio-server encrypt-password` asks for the value: "raw" (default) is rskey's own
+     * prompts in terminal raw mode; "canonical" asks getpass-style (echo off, line mode, type-ahead
+     * flushed). Either way the value is rskey's.
+     */
+    encryptPrompts?: "raw" | "canonical";
 }
 
 export interface Sandbox {
@@ -73,11 +79,18 @@ async function check(file: string, args: string[]): Promise<string> {
 }
 
 let rootfs: Promise<string> | undefined;
+let tools: Promise<string> | undefined;
 
 /** Path of the cached root file system image, built on first use (minutes cold, instant warm). */
 export function buildRootfs(): Promise<string> {
     rootfs ??= check(join(__dirname, "build-rootfs.sh"), []).then((out) => out.trim());
     return rootfs;
+}
+
+/** Directory of the vendors' tools built from ../shared/vendor (rskey), built on first use. */
+export function buildTools(): Promise<string> {
+    tools ??= check(join(__dirname, "build-tools.sh"), []).then((out) => out.trim());
+    return tools;
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -93,7 +106,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-    const image = await buildRootfs();
+    const [image, toolsDir] = await Promise.all([buildRootfs(), buildTools()]);
     const dir = await mkdtemp(join(tmpdir(), "wb-sandbox-"));
     const keyPath = join(dir, "id_ed25519");
     await check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sandbox-admin", "-f", keyPath]);
@@ -101,8 +114,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const workbenchPort = options.workbenchPort ?? (await freePort());
     live.add(dir);
     const started = await run(SANDBOX_SH, [
-        "start", dir, image, String(port), String(workbenchPort), `${keyPath}.pub`,
-        options.osRelease ?? "debian", options.nscd === false ? "0" : "1",
+        "start", dir, image, toolsDir, String(port), String(workbenchPort), `${keyPath}.pub`,
+        options.osRelease ?? "debian", options.nscd === false ? "0" : "1", options.encryptPrompts ?? "raw",
     ]);
     if (started.code !== 0) {
         await stopDir(dir);

@@ -249,6 +249,17 @@ describe("bad input", () => {
         await expect(attempt).rejects.not.toThrow(/unit-test-private-key/);
     });
 
+    it.each([
+        ["a newline", "first-line\nsecond-line-of-the-secret"],
+        ["a carriage return", "secret-value-with-a\rreturn"],
+        ["a control character", "secret-value-with-an\u0003interrupt"],
+    ])("refuses a client secret with %s, without showing it", async (_what, secret) => {
+        const external = { ...baseConfig(), assignedUsers: [], assignedGroups: [], entraMode: "external", tenantId: TENANT_ID, clientId: CLIENT_ID, clientSecret: secret };
+        const attempt = runProgram(external, { preview: true });
+        await expect(attempt).rejects.toThrow(/posit-workbench-entra:clientSecret: contains a line break or another control character; expected the secret's Value on one line/);
+        await expect(attempt).rejects.not.toThrow(/second-line|with-a|interrupt/);
+    });
+
     it("fails before any resource is registered, naming the key", async () => {
         const attempt = runProgram({ ...baseConfig(), hostname: "https://workbench.example.com/" }, { preview: true });
         await expect(attempt).rejects.toThrow(/posit-workbench-entra:hostname: expected a bare host name without a scheme/);

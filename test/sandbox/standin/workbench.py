@@ -1,19 +1,18 @@
 """Stand-in for `rstudio-server` (admin command) and `rserver` (the server), from Posit's docs.
 
-Encryption follows rstudio/rskey workbench/workbench.go, the open source drop-in replacement for
-`rstudio-server encrypt-password`.
+`encrypt-password` encrypts with Posit's rskey (built from its vendored source), the open source
+drop-in replacement for it.
 """
-import base64
 import hashlib
 import json
 import os
 import re
 import secrets
 import socket
+import subprocess
 import sys
 import termios
 import time
-import zlib
 
 import services
 
@@ -24,7 +23,8 @@ KEY_FILES = ("/etc/rstudio/secure-cookie-key", "/var/lib/rstudio-server/secure-c
 TOKENS = "/var/lib/rstudio-server/standin-tokens.json"
 VERSION = "2024.12.1+563.pro5 Workbench (Kousa Dogwood) (stand-in)"
 BOOLEANS = ("1", "0", "true", "false", "yes", "no", "on", "off")
-KEY_XOR = bytes([223, 99, 111, 160, 122, 212, 223, 105, 37, 190])
+RSKEY = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rskey")
+PROMPT_STYLE = "/var/lib/standin/encrypt-prompt-style"
 HEALTH = "active-sessions: 0\nidle-seconds: 0\ncpu-percent: 0.0\nmemory-percent: 0.0\n" \
          "swap-percent: 0.0\nload-average: 0.0\n"
 
@@ -117,31 +117,16 @@ def key_file(conf):
     return next((path for path in KEY_FILES if os.path.exists(path)), KEY_FILES[-1])
 
 
-def encrypt(secret, key_bytes):
-    """rskey's Workbench format: CRC32HEX + base64 without padding (IV field || ciphertext) + CRC32HEX."""
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    crc = f"{zlib.crc32(key_bytes):08X}"
-    rotated = bytes(b ^ KEY_XOR[i % len(KEY_XOR)] for i, b in enumerate(key_bytes))
-    iv_field = os.urandom(32)  # rstudio-server writes a 32-byte IV; AES-128-CBC uses the first 16
-    padder = padding.PKCS7(128).padder()
-    plain = padder.update(secret.encode()) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(rotated[:16]), modes.CBC(iv_field[:16])).encryptor()
-    body = base64.b64encode(iv_field + encryptor.update(plain) + encryptor.finalize()).decode().rstrip("=")
-    return crc + body + crc
-
-
 def prompt_hidden(prompt):
-    """Reads one line from the terminal with echo off. Input typed ahead is kept (TCSANOW), so
-    `script` fed from a pipe works; whether the real command flushes it is UNCONFIRMED."""
+    """Reads one line from the terminal in canonical mode with echo off, as getpass(3) does: input
+    typed before the prompt is flushed (TCSAFLUSH), so an answer must wait for its prompt."""
     with open("/dev/tty", "r+b", buffering=0) as tty:
         fd = tty.fileno()
         saved = termios.tcgetattr(fd)
         quiet = termios.tcgetattr(fd)
         quiet[3] &= ~termios.ECHO
         tty.write(prompt.encode())
-        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
         try:
             line = os.read(fd, 4096).decode()
         finally:
@@ -153,6 +138,10 @@ def prompt_hidden(prompt):
 
 
 def encrypt_password():
+    """Needs a terminal, like the real command; the value comes from Posit's rskey. With the prompt
+    style "raw" (the default) rskey itself asks twice, reading the terminal in raw mode
+    (golang.org/x/term); with "canonical" the stand-in asks getpass-style (echo off, line mode)
+    and hands the answer to rskey on a pipe."""
     if not os.isatty(0):
         print("encrypt-password requires a terminal", file=sys.stderr)
         return 1
@@ -170,6 +159,9 @@ def encrypt_password():
     if len(key_bytes) < 32:
         print(f"Secure cookie key {path} is shorter than 32 bytes", file=sys.stderr)
         return 1
+    rskey = [RSKEY, "encrypt", "--mode=workbench", "-f", path]
+    if prompt_style() == "raw":
+        return subprocess.call(rskey)
     try:
         first = prompt_hidden("Enter password: ")
         second = prompt_hidden("Confirm password: ")
@@ -179,8 +171,15 @@ def encrypt_password():
     if second != first:
         print("Passwords do not match", file=sys.stderr)
         return 1
-    print(encrypt(first, key_bytes))
-    return 0
+    return subprocess.run(rskey, input=(first + "\n").encode(), check=False).returncode
+
+
+def prompt_style():
+    try:
+        with open(PROMPT_STYLE, encoding="utf-8") as f:
+            return f.read().strip() or "raw"
+    except FileNotFoundError:
+        return "raw"
 
 
 def load_tokens():

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The first part of `npm test`: makes sure what the tests need is here, installing it when it can.
+#   root         the sandboxes are chroots with their own mounts and sshd
+#   Debian pkgs  debootstrap (the sandbox image), shellcheck, ssh/ssh-keygen, script, flock, unshare, nsenter
+#   go           builds the Pulumi engine, rskey and actionlint (Go >= 1.25)
+#   vendored     ../shared/vendor (or WB_VENDOR_DIR): the sources the proxy does not serve
+# On a Debian machine as root, missing packages are installed with apt-get (as .ci/run would);
+# anywhere else the script stops at once with one line naming what is missing and how to get it.
+set -euo pipefail
+
+die() { printf 'npm test: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "the host and end-to-end tests need root (they start chrooted sandbox hosts); run as root, e.g. 'sudo npm test' (unit tests alone: 'npm run test:unit')"
+
+# command -> Debian package
+declare -A PACKAGE=(
+  [debootstrap]=debootstrap [shellcheck]=shellcheck [ssh]=openssh-client [ssh-keygen]=openssh-client
+  [script]=bsdutils [flock]=util-linux [unshare]=util-linux [nsenter]=util-linux [gzip]=gzip [curl]=curl
+)
+missing=()
+for cmd in "${!PACKAGE[@]}"; do command -v "$cmd" >/dev/null || missing+=("${PACKAGE[$cmd]}"); done
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  command -v apt-get >/dev/null || die "missing: ${missing[*]} (Debian package names); install them with your package manager"
+  printf 'npm test: installing %s with apt-get\n' "${missing[*]}" >&2
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 \
+    || die "apt-get could not install: ${missing[*]}"
+fi
+
+command -v go >/dev/null || die "go is not on PATH: Go >= 1.25 builds the Pulumi engine, rskey and actionlint (https://go.dev/dl/)"
+
+# shellcheck source=scripts/lib/vendor.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/vendor.sh"
+[ -r "$VENDOR_DIR/SHA256SUMS" ] || die "vendored sources not found at $VENDOR_DIR: the tests build rskey, authselect and the Pulumi engine from them; set WB_VENDOR_DIR to a copy of the team's shared/vendor (and WB_ENGINE_DIR to an installed engine, see README)"
