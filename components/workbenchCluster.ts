@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostCommand, HostStep } from "../host/commands";
-import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef } from "../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../host/plan";
 import { RserverSettings } from "../host/settings";
 
 export interface SshTarget {
@@ -70,41 +70,38 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
         const get = (ref: StepRef) => created.get(key(ref))!;
         const preflightOf = (node: number) => get({ node, id: "preflight" });
 
-        let values: pulumi.Output<HostValues> | undefined;
-        const valuesFor = (step: PlannedStep): pulumi.Output<HostValues> => {
-            if (step.id === "preflight") return pulumi.output({ clientId: "", settings: {}, keyHash: "", stack: args.stack });
-            if (!values) {
-                // Every preflight has run: nothing is written unless the nodes share one key.
-                const names = args.targets.map(nodeName);
-                const keyHash = pulumi
-                    .all(args.targets.map((_, node) => preflightOf(node).stdout))
-                    .apply((outs) => sharedKeyHash(outs.map((preflight, i) => ({ name: names[i], preflight }))));
-                values = pulumi.all([args.clientId, args.settings, keyHash]).apply(([clientId, settings, hash]) => ({
-                    clientId,
-                    settings,
-                    keyHash: hash,
-                    stack: args.stack,
-                    scimTokenDays: args.scimTokenDays,
-                }));
-            }
-            return values;
+        // Known before any host is reached, so a new stack's first preview shows every command in full.
+        const values: pulumi.Output<HostValues> = pulumi.all([args.clientId, args.settings]).apply(([clientId, settings]) => ({
+            clientId,
+            settings,
+            stack: args.stack,
+            scimTokenDays: args.scimTokenDays,
+        }));
+        let keyHash: pulumi.Output<string> | undefined;
+        /** The secure-cookie-key hash every node shares, once every preflight has run (throws, naming the odd node, otherwise). */
+        const sharedKey = () => {
+            const names = args.targets.map(nodeName);
+            keyHash ??= pulumi
+                .all(args.targets.map((_, node) => preflightOf(node).stdout))
+                .apply((outs) => sharedKeyHash(outs.map((preflight, i) => ({ name: names[i], preflight }))));
+            return keyHash;
         };
-        const stdinFor = (step: PlannedStep, dependsOn: command.remote.Command[]) => {
-            switch (step.stdin) {
-                case "client-secret":
-                    return pulumi.secret(pulumi.interpolate`${args.clientSecret}\n`);
-                case "encrypted-client-secret":
-                    return pulumi.secret(pulumi.interpolate`${get({ node: 0, id: "encrypt-client-secret" }).stdout}\n`);
-                case "digest":
-                    return digestOf(dependsOn);
-                default:
-                    return undefined;
-            }
+        const stdinFor = (step: PlannedStep, dependsOn: command.remote.Command[]): pulumi.Input<string> | undefined => {
+            if (!checksSharedKey(step.id) && !step.stdin) return undefined;
+            const input: pulumi.Output<string | undefined> =
+                step.stdin === "client-secret"
+                    ? pulumi.secret(pulumi.interpolate`${args.clientSecret}\n`)
+                    : step.stdin === "encrypted-client-secret"
+                      ? pulumi.secret(pulumi.interpolate`${get({ node: 0, id: "encrypt-client-secret" }).stdout}\n`)
+                      : step.stdin === "digest"
+                        ? digestOf(dependsOn)
+                        : pulumi.output(undefined);
+            return pulumi.all([sharedKey(), input]).apply(([hash, rest]) => stepStdin(step.id, hash, rest));
         };
 
         for (const step of planHostSteps(args.targets.length, args.scimTokenDays !== undefined)) {
             const target = args.targets[step.node];
-            const env = valuesFor(step).apply((v) => stepEnv(step.id, v, nodeOwner(args.stack, target)));
+            const env = values.apply((v) => stepEnv(step.id, v, nodeOwner(args.stack, target)));
             const dependsOn = step.after.map(get);
             const resource = new command.remote.Command(
                 stepResourceName(name, step, target),

@@ -2,7 +2,10 @@
 # Runs the step's action: the last part of every host command.
 case "${1:-}" in
   apply)
-    [ -z "${WB_SECURE_COOKIE_KEY_SHA256:-}" ] || wb_check_cluster_key
+    if [ -n "${WB_KEY_CHECK:-}" ]; then
+      IFS= read -r expected_key || true
+      wb_check_cluster_key "${expected_key#secure-cookie-key-sha256=}"
+    fi
     [ -z "${WB_OWNER:-}" ] || wb_claim
     apply
     ;;

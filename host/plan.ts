@@ -17,6 +17,14 @@ export interface StepRef {
     id: HostStep;
 }
 
+/**
+ * Steps that write: each re-checks on its host, before writing, that the node's secure-cookie-key is
+ * the one every node shares. The expected hash comes first on their stdin, not in the command: the
+ * command then holds only values known before any host was reached, so a new stack's first preview
+ * shows it in full.
+ */
+const KEY_CHECKED: HostStep[] = ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"];
+
 export interface PlannedStep extends StepRef {
     /** Steps that must have run first (on destroy, they are restored after this one). */
     after: StepRef[];
@@ -65,9 +73,17 @@ export interface HostValues {
     settings: RserverSettings;
     /** SCIM token lifetime in days. */
     scimTokenDays?: number;
-    /** sha256 of the secure-cookie-key every node shares (see `sharedKeyHash`). */
-    keyHash: string;
 }
+
+/**
+ * A step's stdin: for the steps that check the shared key, its expected sha256 on the first line
+ * (see `sharedKeyHash`), then the step's own input (the client secret, its encrypted form, a digest).
+ */
+export function stepStdin(id: HostStep, keyHash: string, input = ""): string {
+    return `${checksSharedKey(id) ? `secure-cookie-key-sha256=${keyHash}\n` : ""}${input}`;
+}
+
+export const checksSharedKey = (id: HostStep) => KEY_CHECKED.includes(id);
 
 /** The name of the SCIM token in Workbench, per stack so stacks sharing a host do not collide. */
 export const scimTokenName = (stack: string) => `Entra ID User Provisioning Token (pulumi ${stack})`;
@@ -78,13 +94,13 @@ export const nodeOwner = (stack: string, target: { address: string; port: number
 /** The WB_ variables one step's script reads; `owner` (see `nodeOwner`) for the per-node steps. */
 export function stepEnv(id: HostStep, values: HostValues, owner: string): Record<string, string> {
     const node = { WB_OWNER: owner };
-    const keyCheck = { ...node, WB_SECURE_COOKIE_KEY_SHA256: values.keyHash };
+    const keyCheck = { ...node, WB_KEY_CHECK: "stdin" };
     switch (id) {
         case "preflight":
         case "restart":
             return node;
         case "encrypt-client-secret":
-            return { WB_SECURE_COOKIE_KEY_SHA256: values.keyHash, WB_CLIENT_ID: values.clientId };
+            return { WB_KEY_CHECK: "stdin", WB_CLIENT_ID: values.clientId };
         case "client-secret":
             return { ...keyCheck, WB_CLIENT_ID: values.clientId };
         case "rserver-conf":

@@ -4,7 +4,7 @@
  */
 import { ExecResult, Sandbox, sshRun } from "../sandbox/sandbox";
 import { hostCommand, HostStep } from "../../host/commands";
-import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef } from "../../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../../host/plan";
 import { nodeName } from "../../components/workbenchCluster";
 import { rserverSettings } from "../../host/settings";
 
@@ -13,7 +13,7 @@ export const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 export const CLIENT_SECRET = "Qm8~Zr.client-secret-a1b2c3d4e5f6g7h8";
 
 /** The stack's values; `addressedAs` is the address the stack reaches the hosts at (default: the sandbox's). */
-export type StackValues = Omit<HostValues, "keyHash"> & { addressedAs?: string };
+export type StackValues = HostValues & { addressedAs?: string };
 
 export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string; addressedAs?: string } = {}): StackValues {
     const provisioning = overrides.provisioning ?? "jit";
@@ -85,17 +85,23 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
     const preflights = plan.filter((s) => s.id === "preflight");
     const keyHash = () => sharedKeyHash(nodes.map((_, node) => ({ name: nameOf(nodes, node), preflight: resultOf(run, "preflight", node)!.stdout })));
     const stdinFor = (step: PlannedStep) =>
-        step.stdin === "client-secret"
-            ? `${clientSecret}\n`
-            : step.stdin === "encrypted-client-secret"
-              ? `${resultOf(run, "encrypt-client-secret")!.stdout}\n`
-              : step.stdin === "digest"
-                ? "digest-of-the-node's-other-steps\n"
-                : undefined;
+        step.id === "preflight"
+            ? undefined
+            : stepStdin(
+                  step.id,
+                  keyHash(),
+                  step.stdin === "client-secret"
+                      ? `${clientSecret}\n`
+                      : step.stdin === "encrypted-client-secret"
+                        ? `${resultOf(run, "encrypt-client-secret")!.stdout}\n`
+                        : step.stdin === "digest"
+                          ? "digest-of-the-node's-other-steps\n"
+                          : undefined,
+              );
     await runGraph(
         plan,
         (step) => (step.id === "preflight" ? refs(plan, step.after) : [...refs(plan, step.after), ...preflights]),
-        (step) => runStep(nodes, step.node, step.id, "apply", { ...values, keyHash: step.id === "preflight" ? "" : keyHash() }, stdinFor(step), run),
+        (step) => runStep(nodes, step.node, step.id, "apply", values, stdinFor(step), run),
     );
     run.milliseconds = Date.now() - started;
     return run;
@@ -106,11 +112,9 @@ export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackVal
     const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
     const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
-    // The delete commands the program stored carry the shared key's hash (only apply checks it).
-    const keyHash = (await nodes[0].exec("sha256sum /var/lib/rstudio-server/secure-cookie-key | cut -d' ' -f1")).stdout.trim();
     const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined);
     const dependents = (step: PlannedStep) => plan.filter((s) => s.after.some((a) => a.node === step.node && a.id === step.id) || (step.id === "preflight" && s.id !== "preflight"));
-    await runGraph([...plan].reverse(), dependents, (step) => runStep(nodes, step.node, step.id, "remove", { ...values, keyHash }, undefined, run));
+    await runGraph([...plan].reverse(), dependents, (step) => runStep(nodes, step.node, step.id, "remove", values, undefined, run));
     run.milliseconds = Date.now() - started;
     return run;
 }

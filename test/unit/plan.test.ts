@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planHostSteps, sharedKeyHash, stepEnv } from "../../host/plan";
+import { planHostSteps, sharedKeyHash, stepEnv, stepStdin } from "../../host/plan";
 
 const h = (c: string) => c.repeat(64);
 
@@ -50,12 +50,15 @@ describe("planHostSteps", () => {
 });
 
 describe("stepEnv", () => {
-    const values = { clientId: "c", stack: "prod", settings: { "auth-openid": "1" }, keyHash: h("9"), scimTokenDays: 7 };
+    const values = { clientId: "c", stack: "prod", settings: { "auth-openid": "1" }, scimTokenDays: 7 };
 
-    it("gives the key hash to every step that writes, and only the owner to preflight and restart", () => {
+    it("makes every step that writes check the key hash on its stdin, and gives only the owner to preflight and restart", () => {
         for (const id of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"] as const) {
-            expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_SECURE_COOKIE_KEY_SHA256, id).toBe(h("9"));
+            expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_KEY_CHECK, id).toBe("stdin");
+            expect(stepStdin(id, h("9"), "rest\n"), id).toBe(`secure-cookie-key-sha256=${h("9")}\nrest\n`);
         }
+        expect(stepStdin("restart", h("9"), "digest\n")).toBe("digest\n");
+        expect(stepStdin("scim-token", h("9"))).toBe("");
         expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({ WB_OWNER: "prod/10.0.0.5:22" });
         expect(stepEnv("restart", values, "prod/10.0.0.5:22")).toEqual({ WB_OWNER: "prod/10.0.0.5:22" });
     });
