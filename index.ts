@@ -83,6 +83,7 @@ export const scimStatus =
         : scim
           ? scim.jobId.apply((id) => `synchronization job ${id} enabled, tenant URL ${config.scimBaseAddress}`)
           : `token generated on the host; give Entra ID the scimToken output and the tenant URL ${config.scimBaseAddress}`;
-/** Only when another team owns the Entra app: they need the token to set up provisioning. */
-export const scimToken = scim ? undefined : workbench.scimToken;
+/** The token itself only when another team owns the Entra app: they need it to set up provisioning. */
+export const scimToken =
+    config.provisioning === "jit" ? "not used (JIT provisioning)" : scim ? "handed to Entra ID by this stack (not exported)" : workbench.scimToken;
 export const hostOsFamilies = workbench.osFamilies;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostCommand, HostStep } from "../host/commands";
-import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, reviewedSteps, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../host/plan";
 import { RserverSettings } from "../host/settings";
 
 export interface SshTarget {
@@ -64,19 +64,16 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
     readonly scimToken?: pulumi.Output<string>;
 
     constructor(name: string, args: WorkbenchClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("workbench:host:WorkbenchCluster", name, {}, opts);
+        // Known before any host is reached: the commands carry them, and the component's inputs show
+        // them to a reviewer of a preview, each value on its own line.
+        const values = hostValues(args);
+        const reviewed = { nodes: args.targets.map((t) => `${t.user}@${t.address}:${t.port}`), steps: values.apply((v) => reviewedSteps(v, args.scimTokenDays !== undefined)) };
+        super("workbench:host:WorkbenchCluster", name, reviewed, opts);
         const created = new Map<string, command.remote.Command>();
         const key = (ref: StepRef) => `${ref.node}/${ref.id}`;
         const get = (ref: StepRef) => created.get(key(ref))!;
         const preflightOf = (node: number) => get({ node, id: "preflight" });
 
-        // Known before any host is reached, so a new stack's first preview shows every command in full.
-        const values: pulumi.Output<HostValues> = pulumi.all([args.clientId, args.settings]).apply(([clientId, settings]) => ({
-            clientId,
-            settings,
-            stack: args.stack,
-            scimTokenDays: args.scimTokenDays,
-        }));
         let keyHash: pulumi.Output<string> | undefined;
         /** The secure-cookie-key hash every node shares, once every preflight has run (throws, naming the odd node, otherwise). */
         const sharedKey = () => {
@@ -136,6 +133,10 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
             .apply((outs) => outs.map((out) => /os-family=(\w+)/.exec(out)?.[1] ?? "unknown"));
         this.registerOutputs({ osFamilies: this.osFamilies });
     }
+}
+
+function hostValues(args: WorkbenchClusterArgs): pulumi.Output<HostValues> {
+    return pulumi.all([args.clientId, args.settings]).apply(([clientId, settings]) => ({ clientId, settings, stack: args.stack, scimTokenDays: args.scimTokenDays }));
 }
 
 /**

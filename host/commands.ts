@@ -29,3 +29,11 @@ export function hostCommand(step: HostStep, action: HostAction, env: Record<stri
     // The first command a host sees explains the most common failure in plain words.
     return `sudo -n true 2>/dev/null || { echo "preflight: the SSH user needs passwordless sudo (sudo -n true failed)" >&2; exit 1; }; ${run}`;
 }
+
+/** What a step does, in its script's own words: the header comment (after the shellcheck directive). */
+export function stepDescription(step: HostStep): string[] {
+    const lines = readScript(step).split("\n");
+    const start = lines[0].startsWith("# shellcheck") ? 1 : 0;
+    const end = lines.findIndex((line, i) => i >= start && !line.startsWith("#"));
+    return lines.slice(start, end === -1 ? undefined : end).map((line) => line.replace(/^# ?/, ""));
+}

@@ -8,7 +8,7 @@
  * restarted one at a time, each only after the previous one answered its health check. The SCIM
  * token is generated once, on the first node.
  */
-import type { HostStep } from "./commands";
+import { HostStep, stepDescription } from "./commands";
 import { MANAGED_RSERVER_KEYS, renderSettings, RserverSettings } from "./settings";
 
 export interface StepRef {
@@ -135,5 +135,20 @@ export function sharedKeyHash(nodes: Array<{ name: string; preflight: string }>)
             .filter((_, i) => hashes[i] === reference)
             .map((n) => n.name)
             .join(", ")}. Copy the same key file to every node (mode 0600) before running the stack; nothing was written.`,
+    );
+}
+
+/**
+ * What a reviewer reads in a preview for each step, known before any host is reached: what the step
+ * does (its script's header) and the values its command carries (rserver.conf's lines one per entry).
+ */
+export function reviewedSteps(values: HostValues, scim: boolean): Record<string, { does: string[]; values: Record<string, string | string[]> }> {
+    const internal = new Set(["WB_STEP", "WB_OWNER", "WB_KEY_CHECK", "WB_MANAGED_KEYS"]);
+    const steps = [...new Set(planHostSteps(1, scim).map((s) => s.id))];
+    return Object.fromEntries(
+        steps.map((id) => {
+            const env = Object.entries(stepEnv(id, values, "")).filter(([name]) => !internal.has(name));
+            return [id, { does: stepDescription(id), values: Object.fromEntries(env.map(([name, value]) => [name, value.includes("\n") ? value.split("\n").filter(Boolean) : value])) }];
+        }),
     );
 }

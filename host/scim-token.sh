@@ -3,6 +3,7 @@
 # The token is the only thing printed on stdout (kept secret by the program).
 #   WB_TOKEN_NAME  the token's name in Workbench
 #   WB_TOKEN_DAYS  its lifetime in days
+
 # Whether the token exists; fails (rather than answering "no") when Workbench cannot list tokens.
 token_exists() {
   local tokens

@@ -1,24 +1,30 @@
 /**
  * The real Pulumi engine for end-to-end tests: the CLI, Node.js language host and command provider
- * built from Go modules by scripts/build-engine.sh, a file:// backend and a passphrase secrets
- * provider in a temporary directory, and a copy of this project pointing at the repository's code.
+ * built by scripts/build-engine.sh (from ../shared/vendor and the Go module proxy, or an installed
+ * engine named by WB_ENGINE_DIR), a file:// backend and a passphrase secrets provider in a temporary
+ * directory, and a copy of this project pointing at the repository's code.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, mkdir, symlink, copyFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 
 const REPO = resolve(__dirname, "../..");
-const PROJECT_FILES = ["index.ts", "config.ts", "components", "host", "node_modules", "package.json", "tsconfig.json"];
+const PROJECT_FILES = ["index.ts", "config.ts", "components", "host", "policy", "node_modules", "package.json", "tsconfig.json"];
 export const PASSPHRASE = "e2e-passphrase-not-a-real-secret";
 
 let engineBin: Promise<string> | undefined;
 
 /** The directory holding pulumi, pulumi-language-nodejs and pulumi-resource-command (built once, cached). */
 export function engine(): Promise<string> {
-    engineBin ??= promisify(execFile)(join(REPO, "scripts/build-engine.sh"), [], { maxBuffer: 64 << 20 }).then(({ stdout }) => stdout.trim().split("\n").pop()!);
+    engineBin ??= promisify(execFile)(join(REPO, "scripts/build-engine.sh"), [], { maxBuffer: 64 << 20 }).then(
+        ({ stdout }) => stdout.trim().split("\n").pop()!,
+        (e: { stderr?: string; message: string }) => {
+            throw new Error(`the Pulumi engine could not be built: ${e.stderr?.trim() || e.message}`);
+        },
+    );
     return engineBin;
 }
 
@@ -50,7 +56,10 @@ export async function newStack(stackName: string): Promise<EngineStack> {
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
     };
-    const pulumiCommand = await PulumiCommand.get({ root: dirname(bin), skipVersionCheck: true });
+    // PulumiCommand runs <root>/bin/pulumi: give it a root whose bin is the engine's directory.
+    await mkdir(join(base, "engine"));
+    await symlink(bin, join(base, "engine", "bin"));
+    const pulumiCommand = await PulumiCommand.get({ root: join(base, "engine"), skipVersionCheck: true });
     const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { envVars: env, pulumiCommand });
     return {
         stack,
@@ -60,4 +69,18 @@ export async function newStack(stackName: string): Promise<EngineStack> {
         // Not Stack.exportStack(): it passes --show-secrets.
         exportPlain: async () => (await promisify(execFile)(join(bin, "pulumi"), ["stack", "export", "--stack", stackName, "--cwd", workDir], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 })).stdout,
     };
+}
+
+/**
+ * Whether the end-to-end tests must be skipped: only outside CI, when the engine cannot be had (the
+ * reason is printed). In CI (CI=true) they run, and fail on the missing engine.
+ */
+export async function engineUnavailable(): Promise<boolean> {
+    const problem = await engine().then(
+        () => undefined,
+        (e: Error) => e.message,
+    );
+    if (problem === undefined || process.env.CI) return false;
+    console.warn(`end-to-end tests skipped (outside CI only): ${problem}`);
+    return true;
 }

@@ -1,6 +1,9 @@
 /**
- * The real Pulumi engine against sandbox hosts, in host-only mode (Entra values from config):
- * preview, up, no-op up, a setting change, a secret change, a move to another host, destroy.
+ * The real Pulumi engine against sandbox hosts, in host-only mode (Entra values from config): a new
+ * stack's first preview (with the policy pack), up, a preview and an up with nothing to change, a
+ * refresh, a setting change, a secret change, an up Workbench refuses, a move to another host,
+ * destroy. After each, the plain state export, the engine's output and the sandboxes' logs are
+ * scanned for the client secrets, the SCIM token and the SSH private key.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,47 +12,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
-import { engine, EngineStack, newStack } from "./engine";
+import { engineUnavailable, EngineStack, newStack } from "./engine";
+import { hostConfig, NS, secretsIn, sshConnections, stepName, STEPS_PER_NODE, TENANT_ID, CLIENT_ID } from "./stacks";
 
-const NS = "posit-workbench-entra";
-const TENANT_ID = "11111111-2222-3333-4444-555555555555";
-const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 const SECRET_1 = "E2e~first-client-secret-0123456789abcdef";
 const SECRET_2 = "E2e~second-client-secret-fedcba9876543210";
 
 function stackConfig(sb: Sandbox, clientSecret: string, usernameClaim = "preferred_username"): ConfigMap {
     return {
-        [`${NS}:hostname`]: { value: "workbench.e2e.test" },
+        ...hostConfig([sb], clientSecret),
         [`${NS}:provisioning`]: { value: "scim" },
-        [`${NS}:entraMode`]: { value: "external" },
-        [`${NS}:tenantId`]: { value: TENANT_ID },
-        [`${NS}:clientId`]: { value: CLIENT_ID },
-        [`${NS}:clientSecret`]: { value: clientSecret, secret: true },
         [`${NS}:usernameClaim`]: { value: usernameClaim },
-        [`${NS}:host`]: { value: JSON.stringify({ address: sb.host, port: sb.port, user: sb.user, hostKey: sb.hostPublicKey }) },
-        [`${NS}:sshPrivateKey`]: { value: sb.privateKey, secret: true },
     };
 }
 
-/** Distinctive parts of the secrets that must never appear in clear. */
-function secretsOf(sandboxes: Sandbox[], token?: string): Record<string, string> {
-    const out: Record<string, string> = { "client secret 1": SECRET_1, "client secret 2": SECRET_2 };
-    for (const [i, sb] of sandboxes.entries()) out[`SSH private key ${i}`] = sb.privateKey.split("\n")[2];
-    if (token) out["SCIM token"] = token;
-    return out;
-}
-
-const sshConnections = async (sb: Sandbox) => ((await readFile(join(sb.dir, "sshd.log"), "utf8")).match(/Accepted publickey/g) ?? []).length;
 const sudoLines = async (sb: Sandbox) => (await sb.readFile("/var/log/sudo.log")).split("\n").filter((l) => l.includes("COMMAND=")).length;
+const decryptedSecret = async (sb: Sandbox) =>
+    workbenchDecrypt(/client-secret=(.*)/.exec(await sb.readFile("/etc/rstudio/openid-client-secret"))![1], await sb.readFile("/var/lib/rstudio-server/secure-cookie-key"));
 
 describe("the real engine", async () => {
-    /** Why the engine is not available here (scripts/build-engine.sh names the modules it could not get). */
-    const engineProblem = await engine().then(
-        () => undefined,
-        (e: { stderr?: string; message: string }) => e.stderr || e.message,
-    );
-    if (engineProblem) console.warn(`end-to-end tests skipped: the Pulumi engine could not be built here:\n${engineProblem}`);
-    describe.skipIf(engineProblem !== undefined)("end to end", lifecycle);
+    describe.skipIf(await engineUnavailable())("end to end", lifecycle);
 });
 
 function lifecycle() {
@@ -60,33 +42,19 @@ function lifecycle() {
     let beforeB: Record<string, string>;
     let token = "";
     const engineOutput: string[] = [];
-    const timings: Record<string, number> = {};
+    const onOutput = (o: string) => engineOutput.push(o);
 
     /** Scans the plain state export, the engine's output and both sandboxes' logs for secrets. */
-    async function expectNoSecretsLeaked(stage: string) {
-        const sources: Record<string, string> = {
-            "state export": await e.exportPlain(),
-            "engine output": engineOutput.join("\n"),
-        };
+    async function expectNoSecretsLeaked(stage: string, { stateHasSecrets = true } = {}) {
+        const sources: Record<string, string> = { "state export": await e.exportPlain(), "engine output": engineOutput.join("\n") };
         for (const [name, sb] of [["a", a], ["b", b]] as const) {
             sources[`sandbox ${name} logs`] = (await sb.exec("cat /var/log/sudo.log /var/log/standin/*.log 2>/dev/null")).stdout + (await readFile(join(sb.dir, "sshd.log"), "utf8"));
         }
-        expect(sources["state export"]).toContain("ciphertext"); // secrets are there, encrypted
-        for (const [source, text] of Object.entries(sources)) {
-            for (const [secret, value] of Object.entries(secretsOf([a, b], token))) {
-                expect(text.includes(value), `${secret} in ${source} after ${stage}`).toBe(false);
-            }
-        }
+        // Secrets are in the state only encrypted; none before the first up and after destroy.
+        expect(sources["state export"].includes("ciphertext"), `ciphertext in the state after ${stage}`).toBe(stateHasSecrets);
+        const secrets = { "client secret 1": SECRET_1, "client secret 2": SECRET_2, ...(token ? { "SCIM token": token } : {}) };
+        expect(secretsIn(sources, secrets, [a, b]), `after ${stage}`).toEqual([]);
     }
-
-    const timed = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-        const started = Date.now();
-        try {
-            return await run();
-        } finally {
-            timings[what] = Date.now() - started;
-        }
-    };
 
     beforeAll(async () => {
         [a, b] = await Promise.all([startSandbox(), startSandbox()]);
@@ -96,46 +64,61 @@ function lifecycle() {
         await e.stack.setAllConfig(stackConfig(a, SECRET_1));
     });
     afterAll(async () => {
-        console.log(`engine timings (ms): ${JSON.stringify(timings)}`);
         await Promise.all([a?.stop(), b?.stop()]);
     });
 
-    it("previews the host steps without running anything on the host", async () => {
+    it("shows a new stack's every host command in its first preview, passes the policy pack, and runs nothing", async () => {
         const connections = await sshConnections(a);
-        const preview = await timed("preview", () => e.stack.preview({ onOutput: (o) => engineOutput.push(o) }));
-        expect(preview.changeSummary.create).toBeGreaterThanOrEqual(9);
-        for (const step of ["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart", "scim-token"]) {
-            expect(preview.stdout).toContain(`workbench-${step}`);
+        const preview = await e.stack.preview({ diff: true, policyPacks: ["policy"], onOutput });
+        expect(preview.changeSummary.create).toBe(2 + STEPS_PER_NODE + 2);
+        const text = preview.stdout;
+        for (const step of ["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"]) {
+            expect(text).toContain(stepName(a, step));
         }
+        // What a reviewer must see before anything runs as root, one value a line (the engine cuts
+        // long strings): every rserver.conf line, the client id, the PAM, NSS and NSCD changes.
+        for (const line of ["auth-openid=1", `auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`, "auth-openid-username-claim=preferred_username", "user-provisioning-enabled=1"]) {
+            expect(text).toMatch(new RegExp(`\\[\\d+\\]: "${line.replace(/[.]/g, "\\.")}"`));
+        }
+        expect(text).toContain(`WB_CLIENT_ID: "${CLIENT_ID}"`);
+        expect(text).toContain("pam_mkhomedir in /etc/pam.d/common-session");
+        expect(text).toContain("Adds Workbench's `pwb` NSS module to the passwd, group and shadow databases");
+        expect(text).toContain("Turns off NSCD's passwd and group caches");
+        // The commands are known too; only stdin, which carries what the preflights find, is not yet.
+        expect(text).not.toMatch(/(create|delete)\s*:\s*\[unknown\]/);
+        expect(text).toMatch(/workbench-entra-guardrails\|local\|policy\s+0\.1\.0/);
         expect(await sshConnections(a)).toBe(connections);
-        await expectNoSecretsLeaked("preview");
+        await expectNoSecretsLeaked("the first preview", { stateHasSecrets: false });
     });
 
-    it("configures the host on up", async () => {
+    it("configures the host on up: 9 SSH connections, one restart, the secret decrypts", async () => {
         const connections = await sshConnections(a);
-        const up = await timed("fresh up", () => e.stack.up({ onOutput: (o) => engineOutput.push(o) }));
+        const up = await e.stack.up({ onOutput });
         expect(up.summary.result).toBe("succeeded");
-        expect(await sshConnections(a) - connections).toBe(8);
+        expect((await sshConnections(a)) - connections).toBe(STEPS_PER_NODE + 2);
         const outputs: OutputMap = up.outputs;
         expect(outputs.clientId.value).toBe(CLIENT_ID);
         expect(outputs.issuer.value).toBe(`https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
         expect(outputs.scimToken.secret).toBe(true);
         token = outputs.scimToken.value;
         expect(token.length).toBeGreaterThanOrEqual(16);
-        const secretFile = await a.readFile("/etc/rstudio/openid-client-secret");
-        const key = await a.readFile("/var/lib/rstudio-server/secure-cookie-key");
-        expect(await workbenchDecrypt(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_1);
+        expect(await decryptedSecret(a)).toBe(SECRET_1);
         expect(await a.readFile("/etc/rstudio/rserver.conf")).toContain(`auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).toContain("pulumi e2e");
         await expectNoSecretsLeaked("up");
     });
 
+    it("previews nothing to change after up", async () => {
+        const preview = await e.stack.preview({ policyPacks: ["policy"], onOutput });
+        expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
+    });
+
     it("changes nothing and runs nothing on a second up", async () => {
         const connections = await sshConnections(a);
         const sudo = await sudoLines(a);
         const files = await fingerprints(a, MANAGED_FILES);
-        const up = await timed("no-op up", () => e.stack.up({ onOutput: (o) => engineOutput.push(o) }));
+        const up = await e.stack.up({ onOutput });
         expect(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
         expect(await sshConnections(a)).toBe(connections);
         expect(await sudoLines(a)).toBe(sudo);
@@ -143,42 +126,62 @@ function lifecycle() {
         await expectNoSecretsLeaked("no-op up");
     });
 
+    it("keeps the secrets out of the state after a refresh", async () => {
+        const refresh = await e.stack.refresh({ onOutput });
+        expect(refresh.summary.result).toBe("succeeded");
+        await expectNoSecretsLeaked("refresh");
+    });
+
     it("runs only rserver.conf and one restart when a setting changes", async () => {
         await a.exec(": > /var/log/standin/systemctl.log");
         await e.stack.setAllConfig(stackConfig(a, SECRET_1, "email"));
-        const secretBefore = (await fingerprints(a, ["/etc/rstudio/openid-client-secret"]))["/etc/rstudio/openid-client-secret"];
-        const up = await e.stack.up({ onOutput: (o) => engineOutput.push(o) });
+        const secretBefore = await fingerprints(a, ["/etc/rstudio/openid-client-secret"]);
+        const up = await e.stack.up({ onOutput });
         expect(up.summary.resourceChanges).toMatchObject({ update: 2 });
-        expect(up.stdout).toMatch(/workbench-rserver-conf/);
+        expect(up.stdout).toContain(stepName(a, "rserver-conf"));
         expect(await a.readFile("/etc/rstudio/rserver.conf")).toMatch(/^auth-openid-username-claim=email$/m);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
-        expect((await fingerprints(a, ["/etc/rstudio/openid-client-secret"]))["/etc/rstudio/openid-client-secret"]).toBe(secretBefore);
+        expect(await fingerprints(a, ["/etc/rstudio/openid-client-secret"])).toEqual(secretBefore);
         await expectNoSecretsLeaked("setting change");
     });
 
-    it("rewrites the secret file and restarts once when the client secret changes", async () => {
+    it("re-encrypts, rewrites the secret file and restarts once when the client secret changes", async () => {
         await a.exec(": > /var/log/standin/systemctl.log");
         await e.stack.setAllConfig(stackConfig(a, SECRET_2, "email"));
-        const up = await e.stack.up({ onOutput: (o) => engineOutput.push(o) });
-        expect(up.summary.resourceChanges).toMatchObject({ update: 2 });
-        const secretFile = await a.readFile("/etc/rstudio/openid-client-secret");
-        const key = await a.readFile("/var/lib/rstudio-server/secure-cookie-key");
-        expect(await workbenchDecrypt(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_2);
+        const up = await e.stack.up({ onOutput });
+        expect(up.summary.resourceChanges).toMatchObject({ update: 3 });
+        expect(await decryptedSecret(a)).toBe(SECRET_2);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
         await expectNoSecretsLeaked("secret change");
     });
 
+    it("fails plainly when Workbench refuses the configuration, keeps it running and leaks nothing", async () => {
+        const files = await fingerprints(a, MANAGED_FILES);
+        await a.exec("touch /etc/rstudio/.standin-refuse-start");
+        await e.stack.setAllConfig(stackConfig(a, SECRET_2, "upn"));
+        const failed = await e.stack.up({ onOutput }).then(
+            () => undefined,
+            (err: Error) => err,
+        );
+        expect(failed?.message).toMatch(/test-config rejected the new rserver.conf/);
+        expect(await fingerprints(a, MANAGED_FILES)).toEqual(files);
+        expect((await a.exec("systemctl is-active rstudio-server")).stdout.trim()).toBe("active");
+        await expectNoSecretsLeaked("a failed up");
+        await a.exec("rm /etc/rstudio/.standin-refuse-start");
+        await e.stack.setAllConfig(stackConfig(a, SECRET_2, "email"));
+        expect((await e.stack.up({ onOutput })).summary.result).toBe("succeeded");
+    });
+
     it("moves to another host: the new one is configured, the old one restored", async () => {
         await e.stack.setAllConfig(stackConfig(b, SECRET_2, "email"));
-        const up = await e.stack.up({ onOutput: (o) => engineOutput.push(o) });
+        const up = await e.stack.up({ onOutput });
         expect(up.summary.result).toBe("succeeded");
-        // The node's steps are named after its address: new ones are created, the old ones deleted.
-        expect(up.summary.resourceChanges).toMatchObject({ create: 6, delete: 6, replace: 2 });
+        // The node's steps are named after its address: new ones are created, the old ones deleted;
+        // the two steps that run once follow the first node (replaced).
+        expect(up.summary.resourceChanges).toMatchObject({ create: STEPS_PER_NODE, delete: STEPS_PER_NODE, replace: 2 });
         expect(await fingerprints(a, MANAGED_FILES)).toEqual(beforeA);
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).not.toContain("pulumi e2e");
-        const secretFile = await b.readFile("/etc/rstudio/openid-client-secret");
-        const key = await b.readFile("/var/lib/rstudio-server/secure-cookie-key");
-        expect(await workbenchDecrypt(/client-secret=(.*)/.exec(secretFile)![1], key)).toBe(SECRET_2);
+        expect(await decryptedSecret(b)).toBe(SECRET_2);
         expect(await b.readFile("/etc/rstudio/rserver.conf")).toMatch(/^auth-openid-username-claim=email$/m);
         expect((await b.exec("rstudio-server user-service list-tokens")).stdout).toContain("pulumi e2e");
         token = up.outputs.scimToken.value;
@@ -186,11 +189,11 @@ function lifecycle() {
     });
 
     it("restores the host and revokes the token on destroy", async () => {
-        const result = await e.stack.destroy({ onOutput: (o) => engineOutput.push(o) });
+        const result = await e.stack.destroy({ onOutput });
         expect(result.summary.result).toBe("succeeded");
         expect(await fingerprints(b, MANAGED_FILES)).toEqual(beforeB);
         expect((await b.exec("rstudio-server user-service list-tokens")).stdout).not.toContain("pulumi e2e");
         expect((await b.exec("systemctl is-active rstudio-server")).stdout.trim()).toBe("active");
-        await expectNoSecretsLeaked("destroy");
+        await expectNoSecretsLeaked("destroy", { stateHasSecrets: false });
     });
 }

@@ -1,0 +1,51 @@
+/**
+ * The policy pack through the real engine, called as the workflows call it (`--policy-pack policy`
+ * from the project directory), and a plain JIT preview's output.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Sandbox, startSandbox } from "../sandbox/sandbox";
+import { engineUnavailable, newStack } from "./engine";
+import { hostConfig, NS } from "./stacks";
+
+const WORKFLOWS = join(__dirname, "../../.github/workflows");
+
+describe("the policy pack", async () => {
+    describe.skipIf(await engineUnavailable())("through the engine", () => {
+        let sb: Sandbox;
+        beforeAll(async () => {
+            sb = await startSandbox();
+        });
+        afterAll(async () => sb?.stop());
+
+        it("is what the workflows run: `policyPacks: policy` from the project directory, as these previews do", () => {
+            const shared = readFileSync(join(WORKFLOWS, "pulumi-stack.yml"), "utf8");
+            expect(shared.match(/^\s*policyPacks:\s*(\S+)\s*$/m)?.[1]).toBe("policy");
+        });
+
+        it("passes a stack with pinned host keys, and a plain JIT preview warns of nothing", async () => {
+            const e = await newStack(`policy${process.pid}`);
+            await e.stack.setAllConfig(hostConfig([sb], "Pol~client-secret-0123456789abcdefghij"));
+            const preview = await e.stack.preview({ policyPacks: ["policy"] });
+            expect(preview.stdout).toContain("✅ workbench-entra-guardrails@v0.1.0 (local: policy)");
+            expect(preview.stderr).toBe("");
+            // The one warning is this test's own engine: a provider found on PATH rather than installed.
+            const warnings = preview.stdout.split("\n").filter((line) => /warning:/i.test(line) && !/using pulumi-resource-command from \$PATH/.test(line));
+            expect(warnings).toEqual([]);
+        });
+
+        it("stops a stack that does not pin its host keys, naming host-command-pins-host-key", async () => {
+            const e = await newStack(`unpinned${process.pid}`);
+            const config = hostConfig([sb], "Pol~client-secret-0123456789abcdefghij");
+            config[`${NS}:host`] = { value: JSON.stringify({ address: sb.host, port: sb.port, user: sb.user }) };
+            config[`${NS}:allowUnpinnedHostKey`] = { value: "true" };
+            await e.stack.setAllConfig(config);
+            const failure = await e.stack.preview({ policyPacks: ["policy"] }).then(
+                () => undefined,
+                (err: Error) => err.message,
+            );
+            expect(failure).toMatch(/mandatory.*host-command-pins-host-key|host-command-pins-host-key.*mandatory/s);
+        });
+    });
+});
