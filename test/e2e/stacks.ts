@@ -10,8 +10,8 @@ export const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 /** preflight, client-secret, rserver-conf, home-directories, nss, nscd, restart. */
 export const STEPS_PER_NODE = 7;
 
-/** Host-only (external) configuration for the given sandboxes: `host` for one, `hosts` for more. */
-export function hostConfig(sandboxes: Sandbox[], clientSecret: string): ConfigMap {
+/** Host-only (external) configuration for the given sandboxes: `host` for one, `hosts` for more (or always, for a cluster). */
+export function hostConfig(sandboxes: Sandbox[], clientSecret: string, { cluster = sandboxes.length > 1 } = {}): ConfigMap {
     const targets = sandboxes.map((sb) => ({ address: sb.host, port: sb.port, user: sb.user, hostKey: sb.hostPublicKey }));
     return {
         [`${NS}:hostname`]: { value: "workbench.e2e.test" },
@@ -19,7 +19,7 @@ export function hostConfig(sandboxes: Sandbox[], clientSecret: string): ConfigMa
         [`${NS}:tenantId`]: { value: TENANT_ID },
         [`${NS}:clientId`]: { value: CLIENT_ID },
         [`${NS}:clientSecret`]: { value: clientSecret, secret: true },
-        ...(targets.length === 1 ? { [`${NS}:host`]: { value: JSON.stringify(targets[0]) } } : { [`${NS}:hosts`]: { value: JSON.stringify(targets) } }),
+        ...(!cluster ? { [`${NS}:host`]: { value: JSON.stringify(targets[0]) } } : { [`${NS}:hosts`]: { value: JSON.stringify(targets) } }),
         [`${NS}:sshPrivateKey`]: { value: sandboxes[0].privateKey, secret: true },
     };
 }
@@ -40,4 +40,10 @@ export function secretsIn(sources: Record<string, string>, secrets: Record<strin
         for (const [name, value] of Object.entries(all)) if (value && text.includes(value)) found.push(`${name} in ${source}`);
     }
     return found;
+}
+
+/** Lets the stack's one SSH key (the first sandbox's) log in to every sandbox, as on a real cluster. */
+export async function shareLogin(sandboxes: Sandbox[]): Promise<void> {
+    const key = await readFile(join(sandboxes[0].dir, "id_ed25519.pub"), "utf8");
+    for (const sb of sandboxes.slice(1)) await sb.exec(`cat >> /home/admin/.ssh/authorized_keys`, key);
 }
