@@ -5,7 +5,7 @@
  * directory, and a copy of this project pointing at the repository's code.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, mkdir, symlink, copyFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -37,8 +37,11 @@ export interface EngineStack {
     exportPlain(): Promise<string>;
 }
 
-/** A new stack of this project in a temporary directory, on a file:// backend. */
-export async function newStack(stackName: string): Promise<EngineStack> {
+/**
+ * A new stack of this project in a temporary directory, on a file:// backend; `program` replaces
+ * index.ts (to measure another program side by side with this one).
+ */
+export async function newStack(stackName: string, program?: string): Promise<EngineStack> {
     const bin = await engine();
     const base = await mkdtemp(join(tmpdir(), "wb-e2e-"));
     const workDir = join(base, "project");
@@ -46,7 +49,10 @@ export async function newStack(stackName: string): Promise<EngineStack> {
     await mkdir(workDir);
     await mkdir(stateDir);
     await copyFile(join(REPO, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
-    for (const entry of PROJECT_FILES) await symlink(join(REPO, entry), join(workDir, entry));
+    for (const entry of PROJECT_FILES) {
+        if (entry === "index.ts" && program !== undefined) await writeFile(join(workDir, entry), program);
+        else await symlink(join(REPO, entry), join(workDir, entry));
+    }
     const env = {
         PATH: `${bin}:${process.env.PATH}`,
         PULUMI_HOME: join(base, "pulumi-home"),

@@ -20,8 +20,12 @@ describe("the policy pack", async () => {
         afterAll(async () => sb?.stop());
 
         it("is what the workflows run: `policyPacks: policy` from the project directory, as these previews do", () => {
-            const shared = readFileSync(join(WORKFLOWS, "pulumi-stack.yml"), "utf8");
-            expect(shared.match(/^\s*policyPacks:\s*(\S+)\s*$/m)?.[1]).toBe("policy");
+            for (const workflow of ["preview.yml", "pulumi-stack.yml"]) {
+                const text = readFileSync(join(WORKFLOWS, workflow), "utf8");
+                expect(text.match(/^\s*policyPacks:\s*(\S+)\s*$/gm)?.map((l) => l.trim()), workflow).toEqual(["policyPacks: policy"]);
+            }
+            // The pull request comment is the preview with its diff: where a reviewer reads the values.
+            expect(readFileSync(join(WORKFLOWS, "preview.yml"), "utf8")).toMatch(/^\s*diff: true\s*$/m);
         });
 
         it("passes a stack with pinned host keys, and a plain JIT preview warns of nothing", async () => {
