@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Makes PAM create a user's home directory at first login.
 #   Debian/Ubuntu: pam_mkhomedir in /etc/pam.d/common-session (package libpam-modules).
-#   RHEL family:   oddjob-mkhomedir, the oddjobd service and authselect's with-mkhomedir feature.
+#   RHEL family:   oddjob-mkhomedir, the oddjobd service and authselect's with-mkhomedir feature (never
+#                  forced, see lib.sh; destroy puts back authselect's backup of the files before).
 COMMON_SESSION=/etc/pam.d/common-session
 MKHOMEDIR_LINE="session required pam_mkhomedir.so skel=/etc/skel/ umask=0077"
 MKHOMEDIR_COMMENT="# Posit Workbench: automatic home directory creation"
@@ -37,10 +38,16 @@ remove_debian() {
   wb_report_restore common-session
 }
 
-has_feature() { authselect current --raw 2>/dev/null | tr ' ' '\n' | grep -x "$1" >/dev/null; }
+has_feature() { wb_authselect_current 2>/dev/null | tr ' ' '\n' | grep -x "$1" >/dev/null; }
+
+# The authselect backup taken before with-mkhomedir is turned on.
+BACKUP=posit-workbench-entra.home-directories
 
 apply_rhel() {
   local missing=() changed=no
+  # The preflight checked this on the first run (before any package is installed); a later run of
+  # this step alone checks it again.
+  wb_authselect_require_clean
   for package in oddjob-mkhomedir authselect; do rpm -q "$package" >/dev/null 2>&1 || missing+=("$package"); done
   if [ "${#missing[@]}" -gt 0 ]; then
     wb_log "installing ${missing[*]}"
@@ -59,24 +66,33 @@ apply_rhel() {
     changed=yes
   fi
   if ! has_feature with-mkhomedir; then
-    authselect enable-feature with-mkhomedir >&2
-    authselect apply-changes >&2
+    local backup=()
+    [ -e "$RHEL_RECORD.backup" ] || backup=("--backup=$BACKUP")
+    # Never forced (see lib.sh); authselect writes the files at once.
+    authselect enable-feature with-mkhomedir "${backup[@]}" >&2
+    touch "$RHEL_RECORD.backup"
+    wb_authselect_state >"$RHEL_RECORD.written"
     changed=yes
   fi
-  [ "$changed" = no ] || wb_mark_restart
-  echo "mkhomedir=$changed"
+  if [ "$changed" = yes ]; then wb_mark_restart; echo "mkhomedir=changed"; else echo "mkhomedir=unchanged"; fi
 }
 
 remove_rhel() {
   [ -e "$RHEL_RECORD" ] || { echo "mkhomedir=none"; return 0; }
-  if grep -qx "with-mkhomedir=no" "$RHEL_RECORD" && has_feature with-mkhomedir; then
+  if [ -e "$RHEL_RECORD.written" ] && [ "$(wb_authselect_state)" = "$(cat "$RHEL_RECORD.written")" ] \
+     && wb_authselect_has_backup "$BACKUP"; then
+    # Nothing changed since (nss.sh restored its own change first): authselect's backup puts every
+    # file back as it was, byte for byte.
+    authselect backup-restore "$BACKUP" >&2
+  elif grep -qx "with-mkhomedir=no" "$RHEL_RECORD" && has_feature with-mkhomedir; then
+    wb_authselect_require_clean
     authselect disable-feature with-mkhomedir >&2
-    authselect apply-changes >&2
   fi
+  if wb_authselect_has_backup "$BACKUP"; then authselect backup-remove "$BACKUP" >&2; fi
   if grep -qx "oddjobd-enabled=no" "$RHEL_RECORD"; then
     systemctl disable --now oddjobd.service >&2
   fi
-  rm -f "$RHEL_RECORD"
+  rm -f "$RHEL_RECORD" "$RHEL_RECORD.backup" "$RHEL_RECORD.written"
   wb_mark_restart
   echo "mkhomedir=restored"
 }

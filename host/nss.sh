@@ -1,28 +1,61 @@
 # shellcheck shell=bash
-# Adds Workbench's `pwb` NSS module to the passwd, group and shadow databases, before sss/sssd.
+# Adds Workbench's `pwb` NSS module to the passwd, group and shadow databases, right before the
+# directory source (sss, winbind, nis or ldap) when there is one, else after the local ones.
 #   Debian/Ubuntu: /etc/nsswitch.conf.
-#   RHEL family:   a custom authselect profile custom/pwb based on the current one (sssd or minimal).
+#   RHEL family:   a custom authselect profile custom/pwb based on the host's own profile (whichever
+#                  authselect ships: sssd, winbind, nis, minimal, local), selected with the features
+#                  that were on. Never forced (see lib.sh); destroy puts back authselect's backup of
+#                  the configuration before, byte for byte. A custom profile of the host's own is left
+#                  as it is when it has pwb already (the preflight refuses it otherwise).
 NSSWITCH=/etc/nsswitch.conf
-PROFILE_DIR=/etc/authselect/custom/pwb
-RHEL_RECORD="$WB_STATE_DIR/nss.rhel"
+PROFILE_DIR="/etc/authselect/$WB_PWB_PROFILE"
+RHEL_RECORD="$WB_NSS_RHEL_RECORD"
+# The authselect backup taken before custom/pwb is first selected.
+BACKUP=posit-workbench-entra.nss
 
-# add_pwb FILE: prints FILE with pwb on the passwd, group and shadow lines (before sss or an
-# authselect {exclude ...} directive when present); other lines untouched.
+# add_pwb FILE [FALLBACK]: prints FILE (nsswitch.conf or an authselect profile's template) with pwb on
+# the passwd, group and shadow lines; other lines untouched. pwb goes before every directory source
+# on the line, in authselect's {if ...} directives too, with the source's [SUCCESS=merge]-style action;
+# without one, before an authselect {exclude/include ...} directive or at the end. A database FILE lacks
+# is added from FALLBACK's line for it (the nsswitch.conf in use), else as "files pwb".
 add_pwb() {
-  awk '
-    # Inserts "pwb " at position at (1-based) of the line.
-    function insert(line, at) { return substr(line, 1, at - 1) "pwb " substr(line, at) }
-    $1 ~ /^(passwd|group|shadow):$/ {
-      seen[$1] = 1
-      if ($0 ~ /[ \t}]pwb([ \t{]|$)/) { print; next }
-      if (match($0, /[ \t}]sssd?([ \t{]|$)/)) { print insert($0, RSTART + 1); next }
-      if (match($0, /[ \t]\{exclude /)) { print insert($0, RSTART + 1); next }
-      sub(/[ \t]+$/, ""); print $0 " pwb"
+  awk -v fallback="${2:-}" '
+    # pwb before each directory source of s.
+    function before_sources(s,   out, pos, rest, token, action) {
+      out = ""
+      while (match(s, /(^|[ \t:|}])(sssd?|winbind|nis|ldap)([ \t{|}]|$)/)) {
+        pos = RSTART
+        if (substr(s, pos, 1) ~ /[ \t:|}]/) pos++
+        rest = substr(s, pos)
+        match(rest, /^[a-z]+/)
+        token = substr(rest, 1, RLENGTH)
+        rest = substr(rest, RLENGTH + 1)
+        action = ""
+        if (match(rest, /^[ \t]+\[[^]]*\]/)) { action = substr(rest, 1, RLENGTH); sub(/^[ \t]+/, "", action); action = action " " }
+        out = out substr(s, 1, pos - 1) "pwb " action token
+        s = rest
+      }
+      return out s
+    }
+    function with_pwb(line,   changed) {
+      if (line ~ /[ \t:|}]pwb([ \t{|}]|$)/) return line
+      changed = before_sources(line)
+      if (changed != line) return changed
+      if (match(line, /[ \t]\{(exclude|include) /)) return substr(line, 1, RSTART) "pwb " substr(line, RSTART + 1)
+      sub(/[ \t]+$/, "", line)
+      return line " pwb"
+    }
+    fallback != "" && FILENAME == fallback {
+      if ($1 ~ /^(passwd|group|shadow):$/ && !($1 in known)) known[$1] = $0
       next
     }
+    $1 ~ /^(passwd|group|shadow):$/ { seen[$1] = 1; print with_pwb($0); next }
     { print }
-    END { split("passwd: group: shadow:", dbs, " "); for (d in dbs) if (!(dbs[d] in seen)) print dbs[d] " files pwb" }
-  ' "$1"
+    END {
+      n = split("passwd: group: shadow:", dbs, " ")
+      for (i = 1; i <= n; i++) if (!(dbs[i] in seen)) print with_pwb(dbs[i] in known ? known[dbs[i]] : dbs[i] " files")
+    }
+  ' ${2:+"$2"} "$1"
 }
 
 require_module() {
@@ -53,49 +86,78 @@ remove_debian() {
   wb_report_restore nsswitch
 }
 
+# The features of an `authselect current --raw` line (its words after the profile).
+features_of() { cut -s -d' ' -f2- <<<"$1"; }
+
 apply_rhel() {
   require_module /usr/lib64/libnss_pwb.so.2
-  local current base changed=no
-  # Never take over PAM and NSS on a host that authselect does not manage: --force would replace them.
-  current=$(authselect current --raw 2>/dev/null) \
-    || wb_fail "authselect does not manage this host (authselect current failed): add pwb to nsswitch.conf by hand, or opt in with 'authselect select sssd' first"
+  # The preflight checked these on the first run; a later run of this step alone checks them again.
+  wb_authselect_require_clean
+  wb_authselect_require_supported_profile
+  local current profile changed=no new
+  current=$(wb_authselect_current)
+  profile=${current%% *}
+  case "$profile" in
+    "$WB_PWB_PROFILE") ;;
+    custom/*)
+      wb_log "the host's own authselect profile $profile has pwb already: left as it is"
+      echo "authselect=unchanged"
+      return 0
+      ;;
+  esac
   wb_init_state
-  if [ ! -e "$RHEL_RECORD" ]; then
-    printf '%s\n' "$current" >"$RHEL_RECORD"
-  fi
+  [ -e "$RHEL_RECORD" ] || printf '%s\n' "$current" >"$RHEL_RECORD"
   if [ ! -d "$PROFILE_DIR" ]; then
-    case "$(head -n 1 "$RHEL_RECORD" | cut -d' ' -f1)" in sssd | */sssd) base=sssd ;; *) base=minimal ;; esac
-    authselect create-profile pwb "--base-on=$base" >&2
+    # Only nsswitch.conf is the program's: the PAM files follow the base profile's.
+    authselect create-profile pwb "--base-on=$(head -n 1 "$RHEL_RECORD" | cut -d' ' -f1)" \
+      --symlink-meta --symlink-pam --symlink-dconf >&2
     echo "created" >"$RHEL_RECORD.profile"
     changed=yes
   fi
-  local new; new=$(wb_tmp)
-  add_pwb "$PROFILE_DIR/nsswitch.conf" >"$new"
+  new=$(wb_tmp)
+  add_pwb "$PROFILE_DIR/nsswitch.conf" "$NSSWITCH" >"$new"
   if ! cmp -s "$new" "$PROFILE_DIR/nsswitch.conf"; then
     cat "$new" >"$PROFILE_DIR/nsswitch.conf"
     changed=yes
   fi
-  local features; features=$(cut -s -d' ' -f2- "$RHEL_RECORD" | head -n 1)
-  if [ "$changed" = yes ] || [ "$(echo "$current" | cut -d' ' -f1)" != custom/pwb ]; then
-    # shellcheck disable=SC2086 # features are separate words
-    authselect select custom/pwb $features with-mkhomedir --force >&2
-    authselect apply-changes >&2
+  if [ "$changed" = yes ] || [ "$profile" != "$WB_PWB_PROFILE" ]; then
+    local backup=()
+    [ -e "$RHEL_RECORD.backup" ] || backup=("--backup=$BACKUP")
+    # shellcheck disable=SC2046 # features are separate words
+    authselect select "$WB_PWB_PROFILE" $(features_of "$current") "${backup[@]}" >&2
+    touch "$RHEL_RECORD.backup"
+    wb_authselect_state >"$RHEL_RECORD.written"
     changed=yes
   fi
-  [ "$changed" = no ] || wb_mark_restart
-  echo "authselect=$changed"
+  if [ "$changed" = yes ]; then wb_mark_restart; echo "authselect=changed"; else echo "authselect=unchanged"; fi
 }
 
 remove_rhel() {
   [ -e "$RHEL_RECORD" ] || { echo "authselect=none"; return 0; }
-  local original; original=$(head -n 1 "$RHEL_RECORD")
-  # shellcheck disable=SC2086 # profile and features are separate words
-  authselect select $original --force >&2
-  authselect apply-changes >&2
-  if [ -e "$RHEL_RECORD.profile" ]; then rm -rf "$PROFILE_DIR"; fi
-  rm -f "$RHEL_RECORD" "$RHEL_RECORD.profile"
+  local original current result=restored
+  original=$(head -n 1 "$RHEL_RECORD")
+  current=$(wb_authselect_current) || current=none
+  if [ -e "$RHEL_RECORD.written" ] && [ "$(wb_authselect_state)" = "$(cat "$RHEL_RECORD.written")" ] \
+     && wb_authselect_has_backup "$BACKUP"; then
+    # Nothing changed since: authselect's own backup puts every file back as it was.
+    authselect backup-restore "$BACKUP" >&2
+  elif [ "${current%% *}" = "$WB_PWB_PROFILE" ]; then
+    # Changed since (a feature, say): back to the original profile with the features on now.
+    wb_authselect_require_clean
+    # shellcheck disable=SC2046 # features are separate words
+    authselect select "${original%% *}" $(features_of "$current") >&2
+    result=reselected
+  else
+    wb_log "authselect was switched from $WB_PWB_PROFILE to '$current' since: left as it is"
+    result=left
+  fi
+  if wb_authselect_has_backup "$BACKUP"; then authselect backup-remove "$BACKUP" >&2; fi
+  if [ -e "$RHEL_RECORD.profile" ] && [ "$(wb_authselect_current | cut -d' ' -f1)" != "$WB_PWB_PROFILE" ]; then
+    rm -rf "$PROFILE_DIR"
+  fi
+  rm -f "$RHEL_RECORD" "$RHEL_RECORD.profile" "$RHEL_RECORD.backup" "$RHEL_RECORD.written"
   wb_mark_restart
-  echo "authselect=restored"
+  echo "authselect=$result"
 }
 
 apply() { local family; family=$(wb_os_family); "apply_$family"; }

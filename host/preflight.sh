@@ -15,6 +15,12 @@ apply() {
     wb_fail "sudo records the I/O of ${SUDO_USER:-root}'s commands (log_input/log_output): secrets sent on stdin would be logged in clear; turn it off for this user (Defaults:${SUDO_USER:-root} !log_input, !log_output)"
   fi
   [ -e "$module" ] || wb_fail "the Workbench NSS module $module is missing: user provisioning needs a Workbench release that ships it"
+  if [ "$family" = rhel ]; then
+    # Before home-directories installs a package: authselect manages the host, its files are what it
+    # generated (no hand edits it would overwrite), and nss.sh can base its profile on the current one.
+    wb_authselect_require_clean
+    wb_authselect_require_supported_profile
+  fi
   wb_init_state
   echo "os-family=$family"
   # Nodes of a cluster must share the key; the program compares this hash, never the key.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The first part of `npm test`: makes sure what the tests need is here, installing it when it can.
 #   root         the sandboxes are chroots with their own mounts and sshd
-#   Debian pkgs  debootstrap (the sandbox image), shellcheck, ssh/ssh-keygen, script, flock, unshare, nsenter
+#   Debian pkgs  debootstrap (the sandbox image), shellcheck, ssh/ssh-keygen, script, flock, unshare, nsenter;
+#                the ones authselect is built with for the RHEL-family sandboxes (test/sandbox/build-tools.sh)
 #   go           builds the Pulumi engine, rskey and actionlint (Go >= 1.25)
 #   vendored     ../shared/vendor (or WB_VENDOR_DIR): the sources the proxy does not serve
 # On a Debian machine as root, missing packages are installed with apt-get (as .ci/run would);
@@ -17,8 +18,13 @@ declare -A PACKAGE=(
   [debootstrap]=debootstrap [shellcheck]=shellcheck [ssh]=openssh-client [ssh-keygen]=openssh-client
   [script]=bsdutils [flock]=util-linux [unshare]=util-linux [nsenter]=util-linux [gzip]=gzip [curl]=curl
 )
+# Debian packages authselect is built with (test/sandbox/build-tools.sh, which installs them too)
+BUILD_PACKAGES=(autoconf automake libtool gettext autopoint pkg-config libpopt-dev libselinux1-dev make gcc)
 missing=()
 for cmd in "${!PACKAGE[@]}"; do command -v "$cmd" >/dev/null || missing+=("${PACKAGE[$cmd]}"); done
+for package in "${BUILD_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep '^install ok installed$' >/dev/null || missing+=("$package")
+done
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 

@@ -1,5 +1,6 @@
 /**
- * Every host step against a sandbox Debian (and Rocky Linux) Workbench host over real SSH.
+ * Every host step against a sandbox Debian Workbench host over real SSH (RHEL-family hosts, with the
+ * real authselect: rhel.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workbenchDecrypt } from "../sandbox/rskey";
@@ -327,48 +328,6 @@ describe("secrets on the host", () => {
             const r = await sb.exec(`grep -rlF -e "$(cat)" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null || true`, secret);
             expect(r.stdout.trim(), secret === token ? "token" : "client secret").toBe("");
         }
-    });
-});
-
-describe("a Rocky Linux 9 host (RHEL family)", () => {
-    let sb: Sandbox;
-    let before: Record<string, string>;
-    const log = (tool: string) => sb.exec(`cat /var/log/standin/${tool}.log 2>/dev/null || true`).then((r) => r.stdout.split("\n").filter(Boolean));
-
-    beforeAll(async () => {
-        sb = await startSandbox({ osRelease: "rocky9" });
-        before = await fingerprints(sb, ["/etc/rstudio/rserver.conf", "/etc/rstudio/openid-client-secret", "/etc/nsswitch.conf"]);
-        await applyAll(sb, hostValues());
-    });
-    afterAll(() => sb?.stop());
-
-    it("installs oddjob-mkhomedir, enables oddjobd and the with-mkhomedir feature", async () => {
-        expect((await log("dnf")).join("\n")).toMatch(/install -y oddjob-mkhomedir/);
-        expect(await systemctlCalls(sb)).toContain("enable --now oddjobd");
-        expect((await sb.exec("authselect current --raw")).stdout).toMatch(/with-mkhomedir/);
-    });
-
-    it("selects a custom/pwb authselect profile based on sssd with pwb before sss", async () => {
-        const calls = (await log("authselect")).join("\n");
-        expect(calls).toMatch(/create-profile pwb --base-on=sssd/);
-        expect((await sb.exec("authselect current --raw")).stdout.trim()).toMatch(/^custom\/pwb .*with-mkhomedir/);
-        const nss = await sb.readFile("/etc/authselect/custom/pwb/nsswitch.conf");
-        for (const db of ["passwd", "group", "shadow"]) {
-            const line = nss.split("\n").find((l) => l.startsWith(`${db}:`))!;
-            expect(line, db).toMatch(/\bpwb\b/);
-            if (/\bsss\b/.test(line)) expect(line.indexOf("pwb"), db).toBeLessThan(line.indexOf("sss"));
-        }
-    });
-
-    it("does not touch common-session", async () => {
-        expect((await sb.exec("grep -c pam_mkhomedir /etc/pam.d/common-session")).stdout.trim()).toBe("0");
-    });
-
-    it("puts the original profile back on destroy", async () => {
-        await removeAll(sb, hostValues());
-        expect((await sb.exec("authselect current --raw")).stdout.trim()).toBe("sssd");
-        expect((await sb.exec("test -d /etc/authselect/custom/pwb && echo present || echo gone")).stdout.trim()).toBe("gone");
-        expect(await fingerprints(sb, ["/etc/rstudio/rserver.conf", "/etc/rstudio/openid-client-secret", "/etc/nsswitch.conf"])).toEqual(before);
     });
 });
 

@@ -14,7 +14,7 @@ async function rskey(verb: "encrypt" | "decrypt", lines: string[], keyFileConten
         const input = join(dir, "input");
         await writeFile(keyFile, keyFileContents, { mode: 0o600 });
         await writeFile(input, lines.map((line) => `${line}\n`).join(""), { mode: 0o600 });
-        const bin = join(await buildTools(), "rskey");
+        const bin = join(await buildTools(["rskey"]), "rskey");
         // rskey reads values line by line only from a pipe (anything else is taken for a terminal).
         const { stdout } = await promisify(execFile)("bash", ["-c", 'cat "$1" | "$2" "$3" --mode=workbench -f "$4"', "rskey", input, bin, verb, keyFile]);
         return stdout.split("\n").slice(0, lines.length);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test sandbox lifecycle (run as root).
 #
-#   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9> <nscd 0|1> <raw|canonical>
+#   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9|rocky10> <nscd 0|1> <raw|canonical> <authselect>
 #   sandbox.sh stop <dir>
 #
 # start mounts an overlay of the cached <rootfs> (from build-rootfs.sh) at <dir>/root, installs
@@ -9,6 +9,10 @@
 # prompts <raw|canonical>), then, in a private mount namespace (so /proc and /dev bind mounts never
 # show up on this machine), starts the services and `sshd -D` on 127.0.0.1:<ssh-port>. The
 # sandbox's sshd pid is written to <dir>/sshd.pid, sshd's log to <dir>/sshd.log.
+# rocky9 and rocky10 are RHEL-family hosts with the real authselect (1.2 for rocky9 as on RHEL 8/9,
+# 1.5 for rocky10 as on RHEL 10) and stand-ins for rpm, dnf and oddjobd; <authselect> is the
+# starting configuration, as `authselect select` takes it ("sssd", "winbind with-faillock", ...),
+# or "none" for a host never configured with authselect (ignored for debian).
 # stop kills every process chrooted into <dir>/root, unmounts the overlay, checks that nothing is
 # mounted below <dir> any more, and only then removes <dir>.
 set -euo pipefail
@@ -28,7 +32,7 @@ pids_in() {
 }
 
 install_standin() {
-  local root="$1" os="$2" nscd="$3" tools="$4" prompts="$5" lib=/usr/lib/standin bin=/usr/lib/rstudio-server/bin
+  local root="$1" os="$2" nscd="$3" tools="$4" prompts="$5" lib=/usr/lib/standin bin=/usr/lib/rstudio-server/bin line
   install -d "$root$lib" "$root/var/lib/standin"
   install -m 0755 "$here"/standin/*.py "$tools/rskey" "$root$lib/"
   echo "$prompts" >"$root/var/lib/standin/encrypt-prompt-style"
@@ -41,15 +45,29 @@ install_standin() {
   chmod 1777 "$root/var/log/standin"
   # (dpkg warns that invoke-rc.d cannot tell the runlevel: there is no init in a chroot)
   [ "$nscd" = 1 ] || chroot "$root" dpkg --purge nscd >/dev/null 2>&1 || die "cannot purge nscd"
-  if [ "$os" = rocky9 ]; then
+  if [ "$os" = rocky9 ] || [ "$os" = rocky10 ]; then
     rm -f "$root/etc/os-release"
-    printf '%s\n' 'NAME="Rocky Linux"' 'VERSION="9.4 (Blue Onyx)"' 'ID="rocky"' \
-      'ID_LIKE="rhel centos fedora"' 'VERSION_ID="9.4"' 'PLATFORM_ID="platform:el9"' \
-      'PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"' >"$root/etc/os-release"
+    if [ "$os" = rocky9 ]; then
+      line=1.2
+      printf '%s\n' 'NAME="Rocky Linux"' 'VERSION="9.4 (Blue Onyx)"' 'ID="rocky"' \
+        'ID_LIKE="rhel centos fedora"' 'VERSION_ID="9.4"' 'PLATFORM_ID="platform:el9"' \
+        'PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"' >"$root/etc/os-release"
+    else
+      line=1.5
+      printf '%s\n' 'NAME="Rocky Linux"' 'VERSION="10.0 (Red Quartz)"' 'ID="rocky"' \
+        'ID_LIKE="rhel centos fedora"' 'VERSION_ID="10.0"' 'PLATFORM_ID="platform:el10"' \
+        'PRETTY_NAME="Rocky Linux 10.0 (Red Quartz)"' >"$root/etc/os-release"
+    fi
     install -d "$root/usr/lib64"
     echo "stand-in for Posit Workbench's NSS module" >"$root/usr/lib64/libnss_pwb.so.2"
+    # The real authselect (build-tools.sh), as its package installs it.
+    [ -x "$tools/authselect-$line/usr/bin/authselect" ] || die "$tools/authselect-$line is missing (build-tools.sh)"
+    cp -a "$tools/authselect-$line/." "$root/"
+    chroot "$root" ldconfig
+    # The 1.2 package's %posttrans keeps the pre-authselect nsswitch.conf for the maps no profile sets.
+    if [ "$line" = 1.2 ]; then cp "$root/etc/nsswitch.conf" "$root/etc/authselect/user-nsswitch.conf"; fi
     local tool
-    for tool in authselect dnf yum rpm; do ln -s "$lib/standin.py" "$root/usr/bin/$tool"; done
+    for tool in dnf yum rpm; do ln -s "$lib/standin.py" "$root/usr/bin/$tool"; done
     printf '%s\n' glibc pam sudo openssh-server authselect rstudio-workbench >"$root/var/lib/standin/rpm-installed"
     if [ "$nscd" = 1 ]; then echo nscd >>"$root/var/lib/standin/rpm-installed"; fi
   else
@@ -59,11 +77,15 @@ install_standin() {
 
 # Runs inside the private mount namespace; ends as sshd.
 inside() {
-  local root="$1" port="$2" os="$3" nscd="$4"
+  local root="$1" port="$2" os="$3" nscd="$4" authselect="$5"
   mount --bind /proc "$root/proc"
   mount --bind /dev "$root/dev"
   mount --bind /dev/pts "$root/dev/pts"
-  [ "$os" != rocky9 ] || chroot "$root" authselect select sssd --force >/dev/null
+  if [ "$os" != debian ] && [ "$authselect" != none ]; then
+    # As an installer does: the Debian files in place are replaced, no backup kept.
+    # shellcheck disable=SC2086 # profile and features are separate words
+    chroot "$root" authselect select $authselect --force --nobackup >/dev/null
+  fi
   [ "$nscd" != 1 ] || chroot "$root" systemctl start nscd
   chroot "$root" systemctl start rstudio-launcher rstudio-server
   # Setup calls are not part of what tests inspect.
@@ -73,8 +95,9 @@ inside() {
 }
 
 start() {
-  [ $# -eq 9 ] || die "usage: sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <os> <nscd> <prompts>"
-  local dir="$1" rootfs="$2" tools="$3" port="$4" www_port="$5" authorized="$6" os="$7" nscd="$8" prompts="$9"
+  [ $# -eq 10 ] || die "usage: sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <os> <nscd> <prompts> <authselect>"
+  local dir="$1" rootfs="$2" tools="$3" port="$4" www_port="$5" authorized="$6" os="$7" nscd="$8" prompts="$9" authselect="${10}"
+  case "$os" in debian | rocky9 | rocky10) ;; *) die "unknown os $os (debian, rocky9 or rocky10)" ;; esac
   local root="$dir/root"
   mkdir -p "$dir/upper" "$dir/work" "$root"
   mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$dir/upper,workdir=$dir/work" "$root"
@@ -88,7 +111,7 @@ start() {
   printf '127.0.0.1 localhost\n127.0.1.1 %s\n' "$(hostname)" >"$root/etc/hosts"
   printf '# Server Configuration File\n\nwww-port=%s\n' "$www_port" >"$root/etc/rstudio/rserver.conf"
 
-  setsid unshare --mount --propagation private "$here/sandbox.sh" inside "$root" "$port" "$os" "$nscd" \
+  setsid unshare --mount --propagation private "$here/sandbox.sh" inside "$root" "$port" "$os" "$nscd" "$authselect" \
     </dev/null >"$dir/sshd.log" 2>&1 &
   local pid=$!
   echo "$pid" >"$dir/sshd.pid"

@@ -77,4 +77,23 @@ describe("sandbox host", { timeout: 30_000 }, () => {
             });
         expect(inside).toEqual([]);
     }, 60_000);
+
+    it("runs the real authselect: 1.2 on rocky9, 1.5 on rocky10, from the starting configuration asked for", async () => {
+        const [el9, el10, never] = await Promise.all([
+            startSandbox({ osRelease: "rocky9", authselect: "winbind with-faillock" }),
+            startSandbox({ osRelease: "rocky10", authselect: "local" }),
+            startSandbox({ osRelease: "rocky10", authselect: "none" }),
+        ]);
+        try {
+            const state = "authselect list | cut -d' ' -f2 | tr -d '\\t' | tr '\\n' ' '; echo; authselect current --raw; authselect check; readlink /etc/nsswitch.conf";
+            expect((await sshRun(el9, state)).stdout).toBe(
+                "minimal nis sssd winbind \nwinbind with-faillock\nCurrent configuration is valid.\n/etc/authselect/nsswitch.conf\n",
+            );
+            expect((await sshRun(el10, state)).stdout).toBe("local sssd winbind \nlocal\nCurrent configuration is valid.\n/etc/authselect/nsswitch.conf\n");
+            const unconfigured = await sshRun(never, "authselect current --raw; test -L /etc/nsswitch.conf || echo 'nsswitch.conf: a file'");
+            expect(unconfigured.stdout).toBe("No existing configuration detected.\nnsswitch.conf: a file\n");
+        } finally {
+            await Promise.all([el9.stop(), el10.stop(), never.stop()]);
+        }
+    }, 60_000);
 });

@@ -14,8 +14,19 @@ export interface ExecResult {
 }
 
 export interface SandboxOptions {
-    /** "rocky9": RHEL-family os-release, NSS module path and authselect/dnf/rpm stand-ins. */
-    osRelease?: "debian" | "rocky9";
+    /**
+     * "rocky9" (RHEL 8/9) and "rocky10" (RHEL 10): RHEL-family os-release and NSS module path, the
+     * real authselect built from ../shared/vendor (1.2.6 on rocky9, 1.5.2 on rocky10) and stand-ins
+     * for rpm, dnf (whose calls /var/log/standin/dnf.log records) and oddjobd.
+     */
+    osRelease?: "debian" | "rocky9" | "rocky10";
+    /**
+     * RHEL family only: the configuration authselect starts with, as `authselect select` takes it
+     * ("sssd" by default, "winbind with-faillock", ...). Profiles: `minimal`, `nis`, `sssd`, `winbind` on
+     * rocky9 (1.2); `local`, `sssd`, `winbind` on rocky10 (1.5). "none": never configured with
+     * authselect (Debian's nsswitch.conf and PAM files left as they are).
+     */
+    authselect?: string;
     /** www-port written to rserver.conf; a free port by default (sandboxes share the network). */
     workbenchPort?: number;
     /** nscd installed and running (default true); false purges the package. */
@@ -79,7 +90,6 @@ async function check(file: string, args: string[]): Promise<string> {
 }
 
 let rootfs: Promise<string> | undefined;
-let tools: Promise<string> | undefined;
 
 /** Path of the cached root file system image, built on first use (minutes cold, instant warm). */
 export function buildRootfs(): Promise<string> {
@@ -87,10 +97,16 @@ export function buildRootfs(): Promise<string> {
     return rootfs;
 }
 
-/** Directory of the vendors' tools built from ../shared/vendor (rskey), built on first use. */
-export function buildTools(): Promise<string> {
-    tools ??= check(join(__dirname, "build-tools.sh"), []).then((out) => out.trim());
-    return tools;
+const toolBuilds = new Map<string, Promise<string>>();
+
+/**
+ * Directory of the vendors' tools built from ../shared/vendor, each built on first use: `rskey`, and
+ * the installed trees `authselect-1.2/` and `authselect-1.5/` (all of them unless `only` names some).
+ */
+export function buildTools(only: Array<"rskey" | "authselect-1.2" | "authselect-1.5"> = []): Promise<string> {
+    const key = only.join(" ");
+    if (!toolBuilds.has(key)) toolBuilds.set(key, check(join(__dirname, "build-tools.sh"), only).then((out) => out.trim()));
+    return toolBuilds.get(key)!;
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -106,7 +122,9 @@ export function freePort(): Promise<number> {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-    const [image, toolsDir] = await Promise.all([buildRootfs(), buildTools()]);
+    const os = options.osRelease ?? "debian";
+    const authselectLine = os === "rocky9" ? "authselect-1.2" : "authselect-1.5";
+    const [image, toolsDir] = await Promise.all([buildRootfs(), buildTools(os === "debian" ? ["rskey"] : ["rskey", authselectLine])]);
     const dir = await mkdtemp(join(tmpdir(), "wb-sandbox-"));
     const keyPath = join(dir, "id_ed25519");
     await check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sandbox-admin", "-f", keyPath]);
@@ -115,7 +133,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     live.add(dir);
     const started = await run(SANDBOX_SH, [
         "start", dir, image, toolsDir, String(port), String(workbenchPort), `${keyPath}.pub`,
-        options.osRelease ?? "debian", options.nscd === false ? "0" : "1", options.encryptPrompts ?? "raw",
+        os, options.nscd === false ? "0" : "1", options.encryptPrompts ?? "raw",
+        options.authselect ?? "sssd",
     ]);
     if (started.code !== 0) {
         await stopDir(dir);

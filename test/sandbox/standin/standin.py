@@ -81,7 +81,7 @@ def main():
     if name == "systemctl":
         import systemctl
         return systemctl.main(sys.argv[1:])
-    if name in ("authselect", "dnf", "yum", "rpm"):
+    if name in ("dnf", "yum", "rpm"):
         import rhel
         return rhel.main(name, sys.argv[1:])
     print(f"standin: unknown command {name}", file=sys.stderr)
