@@ -132,12 +132,15 @@ function lifecycle() {
         await expectNoSecretsLeaked("refresh");
     });
 
-    it("runs only rserver.conf and one restart when a setting changes", async () => {
+    it("runs only rserver.conf and one restart when a setting changes (2 SSH connections)", async () => {
         await a.exec(": > /var/log/standin/systemctl.log");
         await e.stack.setAllConfig(stackConfig(a, SECRET_1, "email"));
         const secretBefore = await fingerprints(a, ["/etc/rstudio/openid-client-secret"]);
+        const connections = await sshConnections(a);
         const up = await e.stack.up({ onOutput });
-        expect(up.summary.resourceChanges).toMatchObject({ update: 2 });
+        // rserver-conf, restart, and the cluster component whose inputs list the reviewed values.
+        expect(up.summary.resourceChanges).toMatchObject({ update: 3 });
+        expect((await sshConnections(a)) - connections).toBe(2);
         expect(up.stdout).toContain(stepName(a, "rserver-conf"));
         expect(await a.readFile("/etc/rstudio/rserver.conf")).toMatch(/^auth-openid-username-claim=email$/m);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
