@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The first part of `npm test`: makes sure what the tests need is here, installing it when it can.
 #   root         the sandboxes are chroots with their own mounts and sshd
-#   Debian pkgs  debootstrap (the sandbox image), shellcheck, ssh/ssh-keygen, script, flock, unshare, nsenter;
-#                the ones authselect is built with for the RHEL-family sandboxes (test/sandbox/build-tools.sh)
+#   Debian pkgs  debootstrap (the sandbox image), shellcheck, ssh/ssh-keygen, script, flock, unshare, nsenter
+#                (authselect's build packages: test/sandbox/build-tools.sh installs them the same way)
 #   go           builds the Pulumi engine, rskey and actionlint (Go >= 1.25)
 #   vendored     ../shared/vendor (or WB_VENDOR_DIR): the sources the proxy does not serve
-# On a Debian machine as root, missing packages are installed with apt-get (as .ci/run would);
-# anywhere else the script stops at once with one line naming what is missing and how to get it.
+# On a Debian machine as root, missing packages are installed with apt-get; anywhere else the script
+# stops at once with one line naming what is missing and how to get it. Then it builds what the tests
+# run (cached; minutes only the first time), so progress shows here rather than inside a test.
 set -euo pipefail
 
 die() { printf 'npm test: %s\n' "$*" >&2; exit 1; }
@@ -18,13 +19,8 @@ declare -A PACKAGE=(
   [debootstrap]=debootstrap [shellcheck]=shellcheck [ssh]=openssh-client [ssh-keygen]=openssh-client
   [script]=bsdutils [flock]=util-linux [unshare]=util-linux [nsenter]=util-linux [gzip]=gzip [curl]=curl
 )
-# Debian packages authselect is built with (test/sandbox/build-tools.sh, which installs them too)
-BUILD_PACKAGES=(autoconf automake libtool gettext autopoint pkg-config libpopt-dev libselinux1-dev make gcc)
 missing=()
 for cmd in "${!PACKAGE[@]}"; do command -v "$cmd" >/dev/null || missing+=("${PACKAGE[$cmd]}"); done
-for package in "${BUILD_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep '^install ok installed$' >/dev/null || missing+=("$package")
-done
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 
@@ -40,3 +36,14 @@ command -v go >/dev/null || die "go is not on PATH: Go >= 1.25 builds the Pulumi
 # shellcheck source=scripts/lib/vendor.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/vendor.sh"
 [ -r "$VENDOR_DIR/SHA256SUMS" ] || die "vendored sources not found at $VENDOR_DIR: the tests build rskey, authselect and the Pulumi engine from them; set WB_VENDOR_DIR to a copy of the team's shared/vendor (and WB_ENGINE_DIR to an installed engine, see README)"
+
+# The sandbox image, the vendors' tools and the engine, side by side. A failure here is reported by the
+# tests that need the part (in CI a missing engine fails the end-to-end tests; elsewhere they are skipped).
+here="$(dirname "${BASH_SOURCE[0]}")"
+echo "npm test: building the sandbox image, the vendors' tools and the Pulumi engine (cached; about 12 min the first time)" >&2
+pids=()
+for build in "$here/../test/sandbox/build-rootfs.sh" "$here/../test/sandbox/build-tools.sh" "$here/build-engine.sh"; do
+  "$build" >/dev/null &
+  pids+=("$!")
+done
+for pid in "${pids[@]}"; do wait "$pid" || echo "npm test: warning: a build failed (above); the tests that need it will say so" >&2; done
