@@ -125,8 +125,8 @@ def prompt_hidden(prompt):
         saved = termios.tcgetattr(fd)
         quiet = termios.tcgetattr(fd)
         quiet[3] &= ~termios.ECHO
-        tty.write(prompt.encode())
         termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+        tty.write(prompt.encode())
         try:
             line = os.read(fd, 4096).decode()
         finally:
