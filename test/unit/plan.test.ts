@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planHostSteps, sharedKeyHash, stepEnv, stepStdin } from "../../host/plan";
+import { planHostSteps, reviewedSteps, sharedKeyHash, stepEnv, stepStdin } from "../../host/plan";
 
 const h = (c: string) => c.repeat(64);
 
@@ -73,5 +73,24 @@ describe("stepEnv", () => {
 
     it("names the SCIM token after the stack", () => {
         expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7" });
+    });
+});
+
+describe("reviewedSteps", () => {
+    const values = { clientId: "c1", stack: "prod", settings: { "auth-openid": "1", "auth-openid-username-claim": "email" }, scimTokenDays: 7 };
+
+    it("lists every step with its script's own description and the values its command carries, rserver.conf one line an entry", () => {
+        const steps = reviewedSteps(values, true);
+        expect(Object.keys(steps).sort()).toEqual(["client-secret", "encrypt-client-secret", "home-directories", "nscd", "nss", "preflight", "restart", "rserver-conf", "scim-token"]);
+        expect(steps["rserver-conf"].values.WB_SETTINGS).toEqual(["auth-openid=1", "auth-openid-username-claim=email"]);
+        expect(steps["client-secret"].values).toEqual({ WB_CLIENT_ID: "c1" });
+        expect(steps.nscd.does).toEqual(["Turns off NSCD's passwd and group caches, which would hide users Workbench provisions."]);
+        expect(steps["scim-token"].does.at(-1)).toBe("  WB_TOKEN_DAYS  its lifetime in days");
+        // What only the program uses internally is not listed.
+        for (const step of Object.values(steps)) expect(Object.keys(step.values).filter((k) => /WB_(STEP|OWNER|KEY_CHECK|MANAGED_KEYS)/.test(k))).toEqual([]);
+    });
+
+    it("has no SCIM token step for JIT", () => {
+        expect(reviewedSteps(values, false)["scim-token"]).toBeUndefined();
     });
 });
