@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { UserError } from "./errors";
 
 /** The Pulumi project name, which is also the configuration namespace (`<namespace>:<key>`). */
 export const CONFIG_NAMESPACE = "posit-workbench-entra";
@@ -187,7 +188,7 @@ export interface SecretFacts {
 }
 
 /** One message per bad key, all of them at once. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
     constructor(readonly problems: string[]) {
         super(`Invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigError";

@@ -8,6 +8,7 @@
  * restarted one at a time, each only after the previous one answered its health check. The SCIM
  * token is generated once, on the first node.
  */
+import { UserError } from "../errors";
 import { HostStep, stepDescription } from "./commands";
 import { MANAGED_RSERVER_KEYS, renderSettings, RserverSettings } from "./settings";
 
@@ -130,7 +131,7 @@ export function sharedKeyHash(nodes: Array<{ name: string; preflight: string }>)
     // With no majority (e.g. two nodes), the first node's key is the reference.
     const reference = most * 2 > nodes.length ? majority : hashes[0];
     const odd = nodes.filter((_, i) => hashes[i] !== reference).map((n) => n.name);
-    throw new Error(
+    throw new UserError(
         `the Workbench nodes do not share one secure-cookie-key: ${odd.join(", ")} ${odd.length === 1 ? "has" : "have"} a different key than ${nodes
             .filter((_, i) => hashes[i] === reference)
             .map((n) => n.name)

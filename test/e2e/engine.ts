@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 
 const REPO = resolve(__dirname, "../..");
-const PROJECT_FILES = ["index.ts", "config.ts", "components", "host", "policy", "node_modules", "package.json", "tsconfig.json"];
+const PROJECT_FILES = ["index.ts", "config.ts", "errors.ts", "components", "host", "policy", "node_modules", "package.json", "tsconfig.json"];
 export const PASSPHRASE = "e2e-passphrase-not-a-real-secret";
 
 let engineBin: Promise<string> | undefined;

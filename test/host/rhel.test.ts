@@ -89,14 +89,14 @@ describe.concurrent.each(FRESH)("a fresh $os host (authselect $line) on $profile
     });
     afterAll(() => sb?.stop());
 
-    it.sequential(`selects custom/pwb based on ${profile}, with the features that were on and with-mkhomedir`, async () => {
+    it(`selects custom/pwb based on ${profile}, with the features that were on and with-mkhomedir`, { concurrent: false }, async () => {
         expect(await current(sb)).toBe(`custom/pwb ${features}${features.includes("with-mkhomedir") ? "" : " with-mkhomedir"}`);
         expect((await sb.exec("readlink /etc/authselect/custom/pwb/system-auth")).stdout).toContain(`/${profile}/system-auth`);
         expect((await sb.exec("authselect check")).code).toBe(0);
         expect(resultOf(first, "nss")?.stdout).toContain("authselect=changed");
     });
 
-    it.sequential(`puts pwb on passwd, group and shadow${source ? ` right before ${source}` : ""}, keeping every other service`, async () => {
+    it(`puts pwb on passwd, group and shadow${source ? ` right before ${source}` : ""}, keeping every other service`, { concurrent: false }, async () => {
         const nsswitch = await sb.readFile("/etc/nsswitch.conf");
         for (const db of ["passwd", "group", "shadow"]) {
             const now = services(nsswitch, db);
@@ -110,14 +110,14 @@ describe.concurrent.each(FRESH)("a fresh $os host (authselect $line) on $profile
         expect(others(nsswitch)).toEqual(others(before.nsswitch));
     });
 
-    it.sequential("installs oddjob-mkhomedir and enables oddjobd, and leaves Debian's common-session alone", async () => {
+    it("installs oddjob-mkhomedir and enables oddjobd, and leaves Debian's common-session alone", { concurrent: false }, async () => {
         expect(await dnfLog(sb)).toMatch(/install -y oddjob-mkhomedir/);
         expect((await sb.exec("systemctl is-enabled oddjobd; systemctl is-active oddjobd")).stdout).toBe("enabled\nactive\n");
         expect((await sb.exec("grep -c pam_oddjob_mkhomedir /etc/pam.d/system-auth")).stdout.trim()).not.toBe("0");
         expect((await fingerprints(sb, WORKBENCH_FILES))["/etc/pam.d/common-session"]).toBe(before.workbench["/etc/pam.d/common-session"]);
     });
 
-    it.sequential("changes nothing on a second run", async () => {
+    it("changes nothing on a second run", { concurrent: false }, async () => {
         const tree = await authselectTree(sb);
         const second = await applyAll(sb, hostValues());
         expect(await authselectTree(sb)).toEqual(tree);
@@ -125,7 +125,7 @@ describe.concurrent.each(FRESH)("a fresh $os host (authselect $line) on $profile
         expect(resultOf(second, "home-directories")?.stdout).toContain("mkhomedir=unchanged");
     });
 
-    it.sequential("gives back nsswitch.conf, the PAM files and authselect.conf byte for byte on destroy, and everything else authselect keeps", async () => {
+    it("gives back nsswitch.conf, the PAM files and authselect.conf byte for byte on destroy, and everything else authselect keeps", { concurrent: false }, async () => {
         // As an authselect update does in between (its package runs apply-changes): 1.2 dates the files anew.
         expect((await sb.exec("sleep 1 && authselect apply-changes")).code).toBe(0);
         const removed = await removeAll(sb, hostValues());
@@ -147,7 +147,7 @@ describe.concurrent.each(LINES)("a $os host (authselect $line) whose nsswitch.co
     });
     afterAll(() => sb?.stop());
 
-    it.sequential("stops in the preflight, before any package is installed, naming the file and the way out", async () => {
+    it("stops in the preflight, before any package is installed, naming the file and the way out", { concurrent: false }, async () => {
         // Through the link, as an editor that keeps links writes: authselect 1.5's own check misses it.
         await sb.exec("sed -i --follow-symlinks 's/^hosts:.*/& # admin/' /etc/nsswitch.conf");
         const message = await refusedBeforeAnyChange(sb);
@@ -156,18 +156,18 @@ describe.concurrent.each(LINES)("a $os host (authselect $line) whose nsswitch.co
         expect(message).toContain("authselect create-profile");
     });
 
-    it.sequential("stops too when the link was replaced by a file", async () => {
+    it("stops too when the link was replaced by a file", { concurrent: false }, async () => {
         await sb.exec("sed -i 's/ # admin$//' /etc/nsswitch.conf && test ! -L /etc/nsswitch.conf");
         expect(await refusedBeforeAnyChange(sb)).toContain("changed outside authselect: /etc/nsswitch.conf");
     });
 
-    it.sequential("runs once the administrator has decided (here: dropping the edit as the message says)", async () => {
+    it("runs once the administrator has decided (here: dropping the edit as the message says)", { concurrent: false }, async () => {
         await sb.exec("authselect select sssd with-faillock --force --nobackup");
         await applyAll(sb, hostValues());
         expect(await current(sb)).toBe("custom/pwb with-faillock with-mkhomedir");
     });
 
-    it.sequential("does not force a destroy over a hand edit made since either", async () => {
+    it("does not force a destroy over a hand edit made since either", { concurrent: false }, async () => {
         await sb.exec("sed -i --follow-symlinks 's/^hosts:.*/& # admin/' /etc/nsswitch.conf");
         const edited = await sb.readFile("/etc/nsswitch.conf");
         const attempt = await removeAll(sb, hostValues()).catch((e: unknown) => e);
@@ -178,7 +178,7 @@ describe.concurrent.each(LINES)("a $os host (authselect $line) whose nsswitch.co
         await sb.exec("sed -i --follow-symlinks 's/ # admin$//' /etc/nsswitch.conf");
     });
 
-    it.sequential("keeps a feature turned on since when it destroys, and drops only its own", async () => {
+    it("keeps a feature turned on since when it destroys, and drops only its own", { concurrent: false }, async () => {
         await sb.exec("authselect enable-feature with-pamaccess");
         const removed = await removeAll(sb, hostValues());
         expect(resultOf(removed, "nss")?.stdout).toContain("authselect=reselected");
@@ -198,13 +198,13 @@ describe.concurrent.each(LINES)("a $os host (authselect $line) on a custom profi
     });
     afterAll(() => sb?.stop());
 
-    it.sequential("stops in the preflight with nothing changed, saying how to add pwb to it", async () => {
+    it("stops in the preflight with nothing changed, saying how to add pwb to it", { concurrent: false }, async () => {
         const message = await refusedBeforeAnyChange(sb);
         expect(message).toContain("the host uses its own authselect profile custom/site");
         expect(message).toContain("/etc/authselect/custom/site/nsswitch.conf");
     });
 
-    it.sequential("leaves NSS to that profile once it has pwb, turns on with-mkhomedir, and gives everything back on destroy", async () => {
+    it("leaves NSS to that profile once it has pwb, turns on with-mkhomedir, and gives everything back on destroy", { concurrent: false }, async () => {
         const template = "/etc/authselect/custom/site/nsswitch.conf";
         await sb.exec(
             `sed -i -E '/^(passwd|group|shadow):/d' ${template} && printf '%s\\n' 'passwd: files pwb sss systemd' 'group: files pwb sss systemd' 'shadow: files pwb sss' >> ${template} && authselect apply-changes`,
@@ -228,7 +228,7 @@ describe.concurrent.each(LINES)("a $os host (authselect $line) never configured 
     });
     afterAll(() => sb?.stop());
 
-    it.sequential("stops in the preflight with nothing changed, saying so", async () => {
+    it("stops in the preflight with nothing changed, saying so", { concurrent: false }, async () => {
         const nsswitch = await sb.readFile("/etc/nsswitch.conf");
         const message = await refusedBeforeAnyChange(sb);
         expect(message).toContain("authselect does not manage this host (authselect current: No existing configuration detected.)");
