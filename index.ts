@@ -7,7 +7,9 @@ import { EntraApplication } from "./components/entraApplication";
 import { ScimProvisioning } from "./components/scimProvisioning";
 import { WorkbenchCluster } from "./components/workbenchCluster";
 import { issuerFor, rserverSettings } from "./host/settings";
+import { requireSupportedNode } from "./runtime";
 
+requireSupportedNode();
 const { config, sshPrivateKey, clientSecret: externalClientSecret } = loadConfig();
 const name = "workbench";
 

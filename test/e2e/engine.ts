@@ -5,6 +5,7 @@
  * directory, and a copy of this project pointing at the repository's code.
  */
 import { execFile } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,7 +13,8 @@ import { promisify } from "node:util";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 
 const REPO = resolve(__dirname, "../..");
-const PROJECT_FILES = ["index.ts", "config.ts", "errors.ts", "components", "host", "policy", "node_modules", "package.json", "tsconfig.json"];
+/** The project as a user's clone has it: the program's modules at the top, its folders, the packages. */
+const PROJECT_FILES = [...readdirSync(REPO).filter((f) => f.endsWith(".ts")), "components", "host", "policy", "node_modules", "package.json", "tsconfig.json"];
 export const PASSPHRASE = "e2e-passphrase-not-a-real-secret";
 
 let engineBin: Promise<string> | undefined;

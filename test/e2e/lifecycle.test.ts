@@ -2,12 +2,12 @@
  * The real Pulumi engine against sandbox hosts, in host-only mode (Entra values from config): a new
  * stack's first preview (with the policy pack), up, a preview and an up with nothing to change, a
  * refresh, a setting change, a secret change, an up Workbench refuses, a move to another host,
- * destroy. After each, the plain state export, the engine's output and the sandboxes' logs are
+ * destroy. After each, the plain state export, the engine's output and event stream and the sandboxes' logs are
  * scanned for the client secrets, the SCIM token and the SSH private key.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ConfigMap, OutputMap } from "@pulumi/pulumi/automation";
+import type { ConfigMap, EngineEvent, OutputMap } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
@@ -42,14 +42,26 @@ function lifecycle() {
     let beforeB: Record<string, string>;
     let token = "";
     const engineOutput: string[] = [];
-    const onOutput = (o: string) => engineOutput.push(o);
+    const engineEvents: string[] = [];
+    /**
+     * The engine's printed output and its event stream. The stream also carries the SDK's debug
+     * diagnostics, with or without --debug, and those print secret outputs in clear (the known
+     * exception, see the README's "Secrets and what prints them"): every other event is scanned.
+     */
+    const watch = {
+        onOutput: (o: string) => engineOutput.push(o),
+        onEvent: (event: EngineEvent) => {
+            if (event.diagnosticEvent?.severity !== "debug") engineEvents.push(JSON.stringify(event));
+        },
+    };
 
     /** Scans the plain state export, the engine's output and both sandboxes' logs for secrets. */
     async function expectNoSecretsLeaked(stage: string, { stateHasSecrets = true } = {}) {
-        const sources: Record<string, string> = { "state export": await e.exportPlain(), "engine output": engineOutput.join("\n") };
+        const sources: Record<string, string> = { "state export": await e.exportPlain(), "engine output": engineOutput.join("\n"), "engine events": engineEvents.join("\n") };
         for (const [name, sb] of [["a", a], ["b", b]] as const) {
             sources[`sandbox ${name} logs`] = (await sb.exec("cat /var/log/sudo.log /var/log/standin/*.log 2>/dev/null")).stdout + (await readFile(join(sb.dir, "sshd.log"), "utf8"));
         }
+        expect(engineEvents.length, "events received").toBeGreaterThan(0);
         // Secrets are in the state only encrypted; none before the first up and after destroy.
         expect(sources["state export"].includes("ciphertext"), `ciphertext in the state after ${stage}`).toBe(stateHasSecrets);
         const secrets = { "client secret 1": SECRET_1, "client secret 2": SECRET_2, ...(token ? { "SCIM token": token } : {}) };
@@ -69,7 +81,7 @@ function lifecycle() {
 
     it("shows a new stack's every host command in its first preview, passes the policy pack, and runs nothing", async () => {
         const connections = await sshConnections(a);
-        const preview = await e.stack.preview({ diff: true, policyPacks: ["policy"], onOutput });
+        const preview = await e.stack.preview({ diff: true, policyPacks: ["policy"], ...watch });
         expect(preview.changeSummary.create).toBe(2 + STEPS_PER_NODE + 2);
         const text = preview.stdout;
         for (const step of ["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"]) {
@@ -93,7 +105,7 @@ function lifecycle() {
 
     it("configures the host on up: 9 SSH connections, one restart, the secret decrypts", async () => {
         const connections = await sshConnections(a);
-        const up = await e.stack.up({ onOutput });
+        const up = await e.stack.up(watch);
         expect(up.summary.result).toBe("succeeded");
         expect((await sshConnections(a)) - connections).toBe(STEPS_PER_NODE + 2);
         const outputs: OutputMap = up.outputs;
@@ -110,7 +122,7 @@ function lifecycle() {
     });
 
     it("previews nothing to change after up", async () => {
-        const preview = await e.stack.preview({ policyPacks: ["policy"], onOutput });
+        const preview = await e.stack.preview({ policyPacks: ["policy"], ...watch });
         expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
     });
 
@@ -118,7 +130,7 @@ function lifecycle() {
         const connections = await sshConnections(a);
         const sudo = await sudoLines(a);
         const files = await fingerprints(a, MANAGED_FILES);
-        const up = await e.stack.up({ onOutput });
+        const up = await e.stack.up(watch);
         expect(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
         expect(await sshConnections(a)).toBe(connections);
         expect(await sudoLines(a)).toBe(sudo);
@@ -127,7 +139,7 @@ function lifecycle() {
     });
 
     it("keeps the secrets out of the state after a refresh", async () => {
-        const refresh = await e.stack.refresh({ onOutput });
+        const refresh = await e.stack.refresh(watch);
         expect(refresh.summary.result).toBe("succeeded");
         await expectNoSecretsLeaked("refresh");
     });
@@ -137,7 +149,7 @@ function lifecycle() {
         await e.stack.setAllConfig(stackConfig(a, SECRET_1, "email"));
         const secretBefore = await fingerprints(a, ["/etc/rstudio/openid-client-secret"]);
         const connections = await sshConnections(a);
-        const up = await e.stack.up({ onOutput });
+        const up = await e.stack.up(watch);
         // rserver-conf, restart, and the cluster component whose inputs list the reviewed values.
         expect(up.summary.resourceChanges).toMatchObject({ update: 3 });
         expect((await sshConnections(a)) - connections).toBe(2);
@@ -151,7 +163,7 @@ function lifecycle() {
     it("re-encrypts, rewrites the secret file and restarts once when the client secret changes", async () => {
         await a.exec(": > /var/log/standin/systemctl.log");
         await e.stack.setAllConfig(stackConfig(a, SECRET_2, "email"));
-        const up = await e.stack.up({ onOutput });
+        const up = await e.stack.up(watch);
         expect(up.summary.resourceChanges).toMatchObject({ update: 3 });
         expect(await decryptedSecret(a)).toBe(SECRET_2);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
@@ -162,7 +174,7 @@ function lifecycle() {
         const files = await fingerprints(a, MANAGED_FILES);
         await a.exec("touch /etc/rstudio/.standin-refuse-start");
         await e.stack.setAllConfig(stackConfig(a, SECRET_2, "upn"));
-        const failed = await e.stack.up({ onOutput }).then(
+        const failed = await e.stack.up(watch).then(
             () => undefined,
             (err: Error) => err,
         );
@@ -172,12 +184,12 @@ function lifecycle() {
         await expectNoSecretsLeaked("a failed up");
         await a.exec("rm /etc/rstudio/.standin-refuse-start");
         await e.stack.setAllConfig(stackConfig(a, SECRET_2, "email"));
-        expect((await e.stack.up({ onOutput })).summary.result).toBe("succeeded");
+        expect((await e.stack.up(watch)).summary.result).toBe("succeeded");
     });
 
     it("moves to another host: the new one is configured, the old one restored", async () => {
         await e.stack.setAllConfig(stackConfig(b, SECRET_2, "email"));
-        const up = await e.stack.up({ onOutput });
+        const up = await e.stack.up(watch);
         expect(up.summary.result).toBe("succeeded");
         // The node's steps are named after its address: new ones are created, the old ones deleted;
         // the two steps that run once follow the first node (replaced).
@@ -192,7 +204,7 @@ function lifecycle() {
     });
 
     it("restores the host and revokes the token on destroy", async () => {
-        const result = await e.stack.destroy({ onOutput });
+        const result = await e.stack.destroy(watch);
         expect(result.summary.result).toBe("succeeded");
         expect(await fingerprints(b, MANAGED_FILES)).toEqual(beforeB);
         expect((await b.exec("rstudio-server user-service list-tokens")).stdout).not.toContain("pulumi e2e");

@@ -1,0 +1,40 @@
+/**
+ * The workflows never turn on the engine's debug output: with it, `pulumi` prints the plain value of
+ * outputs marked secret (the SCIM token, the encrypted client secret) in its RegisterResource log lines,
+ * and GitHub keeps job logs.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const WORKFLOWS = join(__dirname, "../../.github/workflows");
+const DEBUG = [
+    /--debug\b/, // pulumi --debug
+    /\s-d(\s|$)/, // its short form
+    /--verbose\b|\s-v(=|\s*\d)/, // pulumi -v=9 logs gRPC payloads
+    /--logtostderr\b|--logflow\b/,
+    /^\s*(debug|log-verbosity|log-flow)\s*:/m, // pulumi/actions inputs
+    /\b(PULUMI_DEBUG\w*|TF_LOG|ACTIONS_STEP_DEBUG|ACTIONS_RUNNER_DEBUG)\b/,
+];
+
+describe("the workflows", () => {
+    const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith(".yml"));
+
+    it("are all read here", () => {
+        expect(files).toEqual(expect.arrayContaining(["preview.yml", "deploy.yml", "pulumi-stack.yml", "teardown.yml"]));
+    });
+
+    it.each(files)("%s never enables the engine's debug output (it prints secret outputs in clear)", (file) => {
+        const text = readFileSync(join(WORKFLOWS, file), "utf8")
+            .split("\n")
+            .filter((line) => !/^\s*#/.test(line))
+            .join("\n");
+        expect(DEBUG.filter((pattern) => pattern.test(text)).map(String)).toEqual([]);
+    });
+
+    it("would catch it", () => {
+        for (const line of ["run: pulumi up --debug --yes", "run: pulumi up -d", "run: pulumi preview -v=9 --logtostderr", "  debug: true", "  log-verbosity: 9", "env:\n  PULUMI_DEBUG_COMMANDS: true"]) {
+            expect(DEBUG.some((pattern) => pattern.test(line)), line).toBe(true);
+        }
+    });
+});
