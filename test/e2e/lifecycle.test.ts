@@ -51,7 +51,8 @@ function lifecycle() {
     const watch = {
         onOutput: (o: string) => engineOutput.push(o),
         onEvent: (event: EngineEvent) => {
-            if (event.diagnosticEvent?.severity !== "debug") engineEvents.push(JSON.stringify(event));
+            // The SDK's typings leave "debug" out of the severities; the stream has it.
+            if ((event.diagnosticEvent?.severity as string | undefined) !== "debug") engineEvents.push(JSON.stringify(event));
         },
     };
 
