@@ -120,6 +120,62 @@ WB_OWNER_FILE="$WB_STATE_DIR/owner"
 wb_claim() { wb_init_state; printf '%s\n' "$WB_OWNER" >"$WB_OWNER_FILE"; }
 wb_owned_by_other() { [ -s "$WB_OWNER_FILE" ] && [ "$(cat "$WB_OWNER_FILE")" != "$WB_OWNER" ]; }
 
+# One writer at a time on a host: every step's apply and remove hold this lock. A step whose SSH
+# connection dropped goes on running (it has no terminal to hang up); a rerun waits for it instead of
+# writing the same files beside it, then fails naming it if it takes too long.
+WB_LOCK=/run/lock/posit-workbench-entra.lock
+wb_lock() {
+  [ -z "${WB_LOCK_HELD:-}" ] || return 0
+  local timeout=${WB_LOCK_TIMEOUT:-300}
+  mkdir -p "${WB_LOCK%/*}"
+  exec 9>>"$WB_LOCK"
+  if ! flock -n 9; then
+    wb_log "waiting for the run that holds this host: $(cat "$WB_LOCK.holder" 2>/dev/null || echo unknown)"
+    flock -w "$timeout" 9 \
+      || wb_fail "another run has held this host for over ${timeout}s ($(cat "$WB_LOCK.holder" 2>/dev/null || echo unknown), lock $WB_LOCK): let it finish, then run pulumi again"
+  fi
+  printf 'step %s %s (pid %s, since %s)\n' "$WB_STEP" "$1" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$WB_LOCK.holder"
+  export WB_LOCK_HELD=1
+}
+
+# Each step keeps, before it changes anything, its own script and WB_ variables (never a secret: those
+# come on stdin) on the host; its remove drops them. So the last remove on a host, preflight's, can
+# undo a step whose result never reached Pulumi (a dropped connection): such a step is not in the
+# stack's state, and Pulumi would never run its remove.
+WB_STEPS_DIR="$WB_STATE_DIR/steps"
+wb_save_step() {
+  local name saved="$WB_STEPS_DIR/$WB_STEP"
+  wb_init_state
+  mkdir -p "$WB_STEPS_DIR"
+  printf '%s' "$BASH_EXECUTION_STRING" >"$saved.sh.new"
+  for name in $(compgen -e | grep '^WB_' | grep -vx WB_LOCK_HELD); do declare -p "$name"; done >"$saved.env.new"
+  mv -f "$saved.sh.new" "$saved.sh"
+  mv -f "$saved.env.new" "$saved.env"
+}
+wb_forget_step() { rm -f "$WB_STEPS_DIR/$WB_STEP.sh" "$WB_STEPS_DIR/$WB_STEP.env"; }
+
+# wb_undo_saved_steps STEP...: runs the remove of each step still saved here, in the order given.
+wb_undo_saved_steps() {
+  local step
+  for step in "$@"; do
+    [ -e "$WB_STEPS_DIR/$step.sh" ] || continue
+    wb_log "undoing $step: it ran here, but its result never reached Pulumi"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    env -i PATH="$PATH" WB_LOCK_HELD=1 bash -c 'source "$1" && exec bash -c "$(cat "$2")" "$3" remove' \
+      wb-undo "$WB_STEPS_DIR/$step.env" "$WB_STEPS_DIR/$step.sh" "$step" >&2 \
+      || wb_fail "could not undo $step (above); run pulumi destroy again once it is fixed"
+  done
+}
+
+# After the last remove on a host: drops what this program kept there, and says what it had to leave.
+wb_forget_host() {
+  rm -rf "$WB_STEPS_DIR"
+  rm -f "$WB_OWNER_FILE" "$WB_STATE_DIR/salt"
+  rmdir "$WB_STATE_DIR/files" 2>/dev/null || true
+  rmdir "$WB_STATE_DIR" 2>/dev/null \
+    || wb_log "kept in $WB_STATE_DIR (records of changes not undone): $(cd "$WB_STATE_DIR" && find . -type f | tr '\n' ' ')"
+}
+
 wb_mark_restart() { wb_init_state; : >"$WB_RESTART_PENDING"; }
 
 # The step's result line after wb_install: NAME=changed or NAME=unchanged.

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Checks the host before anything is changed; on destroy (run last) restarts Workbench once if
-# restoring the other steps changed something it reads.
+# Checks the host before anything is changed. On destroy, run last on the host: undoes any step that
+# ran here without its result reaching Pulumi (an interrupted run), restarts Workbench once if
+# restoring the steps changed something it reads, and removes this program's state from the host.
 apply() {
   local family module
   family=$(wb_os_family)
@@ -28,6 +29,7 @@ apply() {
 }
 
 remove() {
+  wb_undo_saved_steps scim-token restart nscd nss home-directories rserver-conf client-secret encrypt-client-secret
   wb_restart_if_pending
   # The restored rserver.conf may have the health check off: wait for the service itself.
   local deadline=$((SECONDS + ${WB_HEALTH_TIMEOUT:-60}))
@@ -35,4 +37,5 @@ remove() {
     [ "$SECONDS" -lt "$deadline" ] || wb_fail "rstudio-server is not active after restoring the host (see 'systemctl status rstudio-server')"
     sleep 1
   done
+  wb_forget_host
 }

@@ -122,6 +122,8 @@ describe("a fresh Debian host", () => {
         expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBe(1);
         // The restored rserver.conf has no server-health-check-enabled: the server runs, the check is off again.
         expect((await sb.exec("systemctl is-active rstudio-server")).stdout.trim()).toBe("active");
+        // Nothing of the program's is left: no record, no saved step, no owner.
+        expect((await sb.exec("ls -A /var/lib/posit-workbench-entra 2>&1")).stdout).toMatch(/No such file or directory/);
     });
 });
 

@@ -2,13 +2,17 @@
 # Test sandbox lifecycle (run as root).
 #
 #   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9|rocky10> <nscd 0|1> <raw|canonical> <authselect>
+#   sandbox.sh sshd-start <dir> <ssh-port>
 #   sandbox.sh stop <dir>
 #
 # start mounts an overlay of the cached <rootfs> (from build-rootfs.sh) at <dir>/root, installs
 # the Workbench stand-in with the vendors' tools from <tools> (build-tools.sh; encrypt-password
 # prompts <raw|canonical>), then, in a private mount namespace (so /proc and /dev bind mounts never
-# show up on this machine), starts the services and `sshd -D` on 127.0.0.1:<ssh-port>. The
-# sandbox's sshd pid is written to <dir>/sshd.pid, sshd's log to <dir>/sshd.log.
+# show up on this machine), starts the services and `sshd -D` on 127.0.0.1:<ssh-port>. The pid of
+# the process that holds that namespace is written to <dir>/ns.pid, sshd's log to <dir>/sshd.log.
+# sshd-start starts sshd again (same port, same host key, same log) after it was killed, as a host's
+# service manager would: the Workbench stand-in can cut every SSH connection at a chosen point
+# (standin/faults.py).
 # rocky9 and rocky10 are RHEL-family hosts with the real authselect (1.2 for rocky9 as on RHEL 8/9,
 # 1.5 for rocky10 as on RHEL 10) and stand-ins for rpm, dnf and oddjobd; <authselect> is the
 # starting configuration, as `authselect select` takes it ("sssd", "winbind with-faillock", ...),
@@ -90,8 +94,41 @@ inside() {
   chroot "$root" systemctl start rstudio-launcher rstudio-server
   # Setup calls are not part of what tests inspect.
   truncate -s 0 "$root"/var/log/standin/*.log
-  exec chroot "$root" /usr/sbin/sshd -D -e -p "$port" -o ListenAddress=127.0.0.1 \
-    -o HostKey=/etc/ssh/ssh_host_ed25519_key
+  run_sshd "$root" "$port" &
+  # This process holds the namespace, so sshd can be killed and started again (sshd-start).
+  exec sleep infinity
+}
+
+run_sshd() {
+  exec chroot "$1" /usr/sbin/sshd -D -e -p "$2" -o ListenAddress=127.0.0.1 -o HostKey=/etc/ssh/ssh_host_ed25519_key
+}
+
+# Whether the sandbox's sshd runs (a killed one may stay a zombie of the namespace's holder).
+sshd_alive() {
+  local pid
+  pid=$(cat "$1/root/run/sshd.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ -e "/proc/$pid/stat" ] && [ "$(awk '{ print $3 }' "/proc/$pid/stat")" != Z ]
+}
+
+# Waits until sshd has written its pid file (it has then bound its port).
+wait_for_sshd() {
+  local dir="$1" i
+  for i in $(seq 100); do
+    sshd_alive "$dir" && return 0
+    kill -0 "$(cat "$dir/ns.pid")" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$dir/sshd.log" >&2
+  die "sshd did not start"
+}
+
+sshd_start() {
+  [ $# -eq 2 ] || die "usage: sandbox.sh sshd-start <dir> <ssh-port>"
+  local dir="$1" port="$2"
+  ! sshd_alive "$dir" || die "sshd is running already"
+  rm -f "$dir/root/run/sshd.pid"
+  setsid nsenter -t "$(cat "$dir/ns.pid")" -m -- "$here/sandbox.sh" run-sshd "$dir/root" "$port" </dev/null >>"$dir/sshd.log" 2>&1 &
+  wait_for_sshd "$dir"
 }
 
 start() {
@@ -113,22 +150,15 @@ start() {
 
   setsid unshare --mount --propagation private "$here/sandbox.sh" inside "$root" "$port" "$os" "$nscd" "$authselect" \
     </dev/null >"$dir/sshd.log" 2>&1 &
-  local pid=$!
-  echo "$pid" >"$dir/sshd.pid"
-  local i
-  for i in $(seq 100); do
-    [ -s "$root/run/sshd.pid" ] && [ "$(cat "$root/run/sshd.pid")" = "$pid" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$dir/sshd.log" >&2
-  die "sshd did not start"
+  echo "$!" >"$dir/ns.pid"
+  wait_for_sshd "$dir"
 }
 
 stop() {
   [ $# -eq 1 ] || die "usage: sandbox.sh stop <dir>"
   local dir="$1" root="$1/root" pids i
   [ -d "$dir" ] || return 0
+  [ ! -s "$dir/ns.pid" ] || kill "$(cat "$dir/ns.pid")" 2>/dev/null || true
   for i in $(seq 50); do
     pids="$(pids_in "$root")"
     [ -n "$pids" ] || break
@@ -145,6 +175,8 @@ stop() {
 case "${1:-}" in
   start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
+  sshd-start) shift; sshd_start "$@" ;;
   inside) shift; inside "$@" ;;
+  run-sshd) shift; run_sshd "$@" ;;
   *) die "usage: sandbox.sh start|stop <dir> ..." ;;
 esac

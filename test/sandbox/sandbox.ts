@@ -57,6 +57,8 @@ export interface Sandbox {
     readFile(path: string): Promise<string>;
     /** Writes a file inside the chroot (parent directories created), as root. */
     writeFile(path: string, content: string): Promise<void>;
+    /** Starts sshd again (same port, same host key) after it was killed, as a host's service manager would. */
+    startSshd(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -141,10 +143,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         throw new Error(`sandbox start failed: ${started.stderr}`);
     }
     const root = join(dir, "root");
-    const sshdPid = (await readFile(join(dir, "sshd.pid"), "utf8")).trim();
+    const namespacePid = (await readFile(join(dir, "ns.pid"), "utf8")).trim();
     const hostKey = await readFile(join(root, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8");
     const inRoot = (argv: string[], stdin?: string) =>
-        run("nsenter", ["-t", sshdPid, "-m", "--", "chroot", root, "/usr/bin/env", "-i", PATH, "HOME=/root", "LANG=C.UTF-8", ...argv], stdin);
+        run("nsenter", ["-t", namespacePid, "-m", "--", "chroot", root, "/usr/bin/env", "-i", PATH, "HOME=/root", "LANG=C.UTF-8", ...argv], stdin);
     const sandbox: Sandbox = {
         host: "127.0.0.1",
         port,
@@ -163,6 +165,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         async writeFile(path, content) {
             const result = await inRoot(["/bin/sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", path], content);
             if (result.code !== 0) throw new Error(`writeFile ${path}: ${result.stderr}`);
+        },
+        async startSshd() {
+            await check(SANDBOX_SH, ["sshd-start", dir, String(port)]);
         },
         stop: () => stopDir(dir),
     };

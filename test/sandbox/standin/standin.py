@@ -3,7 +3,7 @@
 
 The command is chosen by the name it was called as. Each call first appends its caller chain's
 command lines to /var/log/standin/cmdlines.log so tests can check that no secret is ever passed
-on a command line.
+on a command line. faults.py can cut every SSH connection at a chosen point of a run.
 """
 import os
 import signal
@@ -75,12 +75,25 @@ def main():
     audit()
     if name in ("rstudio-launcher", "oddjobd"):
         return idle_forever()
+    args = sys.argv[1:]
     if name in ("rstudio-server", "rserver"):
         import workbench
-        return workbench.main(name, sys.argv[1:])
+        from faults import cut_ssh_if
+        if args[:1] == ["encrypt-password"]:
+            cut_ssh_if("encrypt")
+        if args[:1] == ["test-config"]:
+            cut_ssh_if("rserver-conf")
+        status = workbench.main(name, args)
+        if args[:2] == ["user-service", "generate-token"] and status == 0:
+            sys.stdout.flush()
+            cut_ssh_if("scim-token")
+        return status
     if name == "systemctl":
         import systemctl
-        return systemctl.main(sys.argv[1:])
+        from faults import cut_ssh_if
+        if args[:1] == ["start"] and "rstudio-server" in args:
+            cut_ssh_if("restart")
+        return systemctl.main(args)
     if name in ("dnf", "yum", "rpm"):
         import rhel
         return rhel.main(name, sys.argv[1:])
