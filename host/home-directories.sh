@@ -9,7 +9,7 @@ MKHOMEDIR_COMMENT="# Posit Workbench: automatic home directory creation"
 RHEL_RECORD="$WB_STATE_DIR/home-directories.rhel"
 
 apply_debian() {
-  if ! compgen -G "/lib/*/security/pam_mkhomedir.so" >/dev/null && ! compgen -G "/usr/lib/*/security/pam_mkhomedir.so" >/dev/null; then
+  if ! wb_has_pam_mkhomedir; then
     wb_log "installing libpam-modules (pam_mkhomedir.so is missing)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpam-modules >&2
   fi

@@ -187,6 +187,9 @@ wb_report_restore() {
   echo "$1=$WB_RESTORED"
 }
 
+# Debian/Ubuntu: PAM's module that creates home directories is there (package libpam-modules).
+wb_has_pam_mkhomedir() { compgen -G "/lib/*/security/pam_mkhomedir.so" >/dev/null || compgen -G "/usr/lib/*/security/pam_mkhomedir.so" >/dev/null; }
+
 # (grep without -q: under pipefail, -q can kill the writer with SIGPIPE and turn a match into a failure)
 wb_unit_exists() { systemctl list-unit-files "$1.service" 2>/dev/null | grep "^$1\.service" >/dev/null; }
 

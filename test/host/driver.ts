@@ -107,12 +107,15 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
     return run;
 }
 
-/** Every step's delete (`remove`), as `pulumi destroy` runs them: a step after every step that depends on it. */
-export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackValues): Promise<Run> {
+/**
+ * Every step's delete (`remove`), as `pulumi destroy` runs them: a step after every step that depends on
+ * it. `inState` limits them to the steps the stack's state holds (after a run whose results were lost).
+ */
+export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackValues, { inState }: { inState?: HostStep[] } = {}): Promise<Run> {
     const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
     const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
-    const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined);
+    const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined).filter((step) => !inState || inState.includes(step.id));
     const dependents = (step: PlannedStep) => plan.filter((s) => s.after.some((a) => a.node === step.node && a.id === step.id) || (step.id === "preflight" && s.id !== "preflight"));
     await runGraph([...plan].reverse(), dependents, (step) => runStep(nodes, step.node, step.id, "remove", values, undefined, run));
     run.milliseconds = Date.now() - started;

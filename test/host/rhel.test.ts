@@ -236,3 +236,20 @@ describe.concurrent.each(LINES)("a $os host (authselect $line) never configured 
         expect(await sb.readFile("/etc/nsswitch.conf")).toBe(nsswitch);
     });
 });
+
+describe("a rocky9 host without oddjob-mkhomedir and without dnf to install it", () => {
+    let sb: Sandbox;
+
+    beforeAll(async () => {
+        sb = await startSandbox({ osRelease: "rocky9", nscd: false });
+        await sb.exec("rm /usr/bin/dnf");
+    });
+    afterAll(() => sb?.stop());
+
+    it("stops in the preflight with nothing changed, saying what to install", async () => {
+        const message = await refusedBeforeAnyChange(sb);
+        expect(message).toBe(
+            "preflight: ERROR: oddjob-mkhomedir (which creates home directories at first login) is not installed and there is no dnf to install it: install it with your package tooling (rpm -i oddjob-mkhomedir-*.rpm), then run pulumi again\n",
+        );
+    });
+});
