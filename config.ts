@@ -38,6 +38,46 @@ const uuid = (what: string) =>
         .regex(UUID, `expected ${what} as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`)
         .refine((v) => v !== NIL_UUID, `expected ${what}, not the all-zero placeholder`);
 
+/**
+ * An object id in assignedUsers / assignedGroups. `hint` turns a value that is clearly something else
+ * (a UPN, a display name) into a message saying what to put instead; other values get uuid()'s messages.
+ */
+const objectId = (what: string, hint: (value: string) => string | undefined) =>
+    z.string().superRefine((value, ctx) => {
+        const message = !UUID.test(value)
+            ? (hint(value) ?? `expected ${what} as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`)
+            : value === NIL_UUID
+              ? `expected ${what}, not the all-zero placeholder`
+              : undefined;
+        if (message) ctx.addIssue({ code: "custom", message });
+    });
+
+/** "alice@example.com", a guest's "alice_example.com#EXT#@contoso.onmicrosoft.com" too. */
+const userHint = (value: string) =>
+    /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)
+        ? `"${value}" looks like a user principal name or email address; assignedUsers takes user object ids (UUIDs): use the user's Object ID (az ad user show --id ${value} --query id -o tsv)`
+        : undefined;
+
+/**
+ * A value with a character no UUID has (a letter past f, an underscore, ...), not a mail address:
+ * "Workbench Users". Hex digits, dashes, braces and spaces alone (a UUID cut short or wrapped) keep
+ * the plain UUID message.
+ */
+const groupHint = (value: string) =>
+    /[^0-9a-f{}\s-]/i.test(value) && !value.includes("@")
+        ? `"${value}" looks like a group's display name; assignedGroups takes object ids (UUIDs): put display names in assignedGroupNames`
+        : undefined;
+
+/** An IPv6 address, bare ("2001:db8::1") or as URLs write it ("[2001:db8::1]", with or without a port). */
+const isIPv6Host = (value: string) => isIP(value) === 6 || isIP(/^\[([^\]]*)\](:\d*)?$/.exec(value)?.[1] ?? "") === 6;
+
+/**
+ * The hostname becomes the redirect URI (https://<hostname>/openid/callback) and, with SCIM, the URL
+ * Entra ID provisions to. An IPv4 address stays accepted for JIT: Microsoft's redirect URI rules ask
+ * for https and take an IPv4 literal (their own example: https://127.0.0.1), and with JIT only the
+ * users' browsers reach Workbench, which may trust an internal CA. Not an IPv6 address: the same rules
+ * say even the IPv6 loopback ([::1]) is not supported. SCIM needs a DNS name (the schema's superRefine).
+ */
 const hostnameSchema = z
     .string({ error: "required: the public DNS name users and Entra ID reach Workbench at, e.g. workbench.example.com" })
     .superRefine((value, ctx) => {
@@ -45,10 +85,13 @@ const hostnameSchema = z
             ctx.addIssue({ code: "custom", message: `expected a bare host name without a scheme (got "${value}"); the program adds https:// itself` });
         } else if (/[/?#]/.test(value)) {
             ctx.addIssue({ code: "custom", message: `expected a bare host name without a path (got "${value}")` });
-        } else if (/:\d*$/.test(value) && isIP(value) !== 6) {
+        } else if (isIPv6Host(value)) {
+            ctx.addIssue({
+                code: "custom",
+                message: `"${value}" is an IPv6 address, which cannot be used as the hostname: it goes into the redirect URI https://<hostname>/openid/callback, where Entra ID does not support IPv6 addresses (not even [::1]), and SCIM needs a DNS name (for its URL and the certificate's name). Use Workbench's DNS name, e.g. workbench.example.com`,
+            });
+        } else if (/:\d*$/.test(value)) {
             ctx.addIssue({ code: "custom", message: `expected a bare host name without a port (got "${value}"); put the port in front of Workbench, on the proxy or load balancer` });
-        } else if (isIP(value) === 6) {
-            ctx.addIssue({ code: "custom", message: `expected a DNS name or an IPv4 address (got the IPv6 address "${value}")` });
         } else if (!isIP(value) && !DNS_NAME.test(value)) {
             ctx.addIssue({ code: "custom", message: `expected a DNS name such as workbench.example.com (got "${value}")` });
         }
@@ -79,8 +122,8 @@ const schema = z
         provisioning: z.enum(["jit", "scim"], { error: 'expected "jit" or "scim"' }).default("jit"),
         entraMode: z.enum(["managed", "external"], { error: 'expected "managed" (this stack creates the Entra ID app) or "external" (the app exists; give tenantId, clientId and clientSecret)' }).default("managed"),
         appDisplayName: z.string().min(1, "expected a non-empty display name").optional(),
-        assignedUsers: z.array(uuid("user object ids"), { error: "expected a list of user object ids" }).default([]),
-        assignedGroups: z.array(uuid("group object ids"), { error: "expected a list of group object ids" }).default([]),
+        assignedUsers: z.array(objectId("user object ids", userHint), { error: "expected a list of user object ids" }).default([]),
+        assignedGroups: z.array(objectId("group object ids", groupHint), { error: "expected a list of group object ids" }).default([]),
         assignedGroupNames: z.array(z.string().min(1), { error: "expected a list of security group display names" }).default([]),
         adminConsent: z.boolean({ error: "expected true or false" }).default(false),
         groupsClaim: z.enum(["ApplicationGroup", "SecurityGroup", "All", "None"], { error: 'expected "ApplicationGroup", "SecurityGroup", "All" or "None"' }).default("ApplicationGroup"),
@@ -104,8 +147,12 @@ const schema = z
         hasClientSecret: z.boolean(),
     })
     .superRefine((c, ctx) => {
-        if (c.provisioning === "scim" && isIP(c.hostname)) {
-            ctx.addIssue({ code: "custom", path: ["hostname"], message: "SCIM needs a DNS name: Entra ID only connects to https://<hostname>/scim/v2 with a publicly trusted certificate, which an IP address cannot have" });
+        if (c.provisioning === "scim" && isIP(c.hostname) === 4) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["hostname"],
+                message: `"${c.hostname}" is an IP address: SCIM needs a DNS name. Entra ID connects to https://<hostname>/scim/v2 only with a publicly trusted certificate issued for that name; use Workbench's public DNS name (an IPv4 address works with provisioning "jit" only)`,
+            });
         }
         if (c.host && c.hosts) {
             ctx.addIssue({ code: "custom", path: ["hosts"], message: "set either host (one server) or hosts (a load-balanced cluster), not both" });

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Merges the managed keys into /etc/rstudio/rserver.conf, keeping every other line.
+# Merges the managed keys into /etc/rstudio/rserver.conf, keeping every other line and the file's
+# line endings (CRLF when most of its lines end so).
 #   WB_MANAGED_KEYS  every key this program may own, space separated (removed when not wanted)
 #   WB_SETTINGS      the wanted key=value lines, newline separated
 #   WB_STACK         the Pulumi stack, named in the managed block's header
@@ -7,7 +8,8 @@ CONF=/etc/rstudio/rserver.conf
 HEADER="# Managed by posit-workbench-entra (Pulumi stack ${WB_STACK:-unknown}): change the stack config, not these lines."
 
 # filter_managed drop|only FILE: prints FILE without the managed keys and the managed block's
-# header (trailing blank lines dropped), or only the lines that set a managed key.
+# header (trailing blank lines dropped, "\r" alone counts as blank), or only the lines that set a
+# managed key. Lines keep their own endings.
 filter_managed() {
   awk -v mode="$1" -v keys="$WB_MANAGED_KEYS" '
     BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) managed[k[i]] = 1 }
@@ -19,23 +21,41 @@ filter_managed() {
       if (mode == "only" && is_managed) print
       if (mode == "drop" && !is_managed) out[++count] = $0
     }
-    END { while (count > 0 && out[count] ~ /^[ \t]*$/) count--; for (i = 1; i <= count; i++) print out[i] }
+    END { while (count > 0 && out[count] ~ /^[ \t\r]*$/) count--; for (i = 1; i <= count; i++) print out[i] }
   ' "$2"
 }
 
+# line_end FILE...: "\r" when most lines of the first non-empty FILE end in CRLF (a file from a
+# Windows editor), else "".
+line_end() {
+  local file
+  for file in "$@"; do
+    [ -s "$file" ] || continue
+    awk '/\r$/ { crlf++; next } { lf++ } END { if (crlf > lf) printf "\r" }' "$file"
+    return 0
+  done
+}
+
 apply() {
-  local new previous="$WB_TMP/previous" check first_touch=yes
+  local new kept previous="$WB_TMP/previous" check first_touch=yes eol=""
   [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
   new=$(wb_tmp)
-  if [ -e "$CONF" ]; then cp -p "$CONF" "$previous"; fi
+  kept=$(wb_tmp)
+  if [ -e "$CONF" ]; then
+    cp -p "$CONF" "$previous"
+    filter_managed drop "$CONF" >"$kept"
+    # The block follows the file's own line endings: those of its other lines (not of an older
+    # block), or of the whole file when it holds nothing else.
+    eol=$(line_end "$kept" "$CONF")
+  fi
   if wb_has_record "$CONF"; then first_touch=no; fi
   {
     if [ -e "$CONF" ]; then
-      filter_managed drop "$CONF"
-      echo
+      cat "$kept"
+      printf '%s\n' "$eol"
     fi
-    echo "$HEADER"
-    printf '%s\n' "$WB_SETTINGS"
+    printf '%s%s\n' "$HEADER" "$eol"
+    printf '%s\n' "$WB_SETTINGS" | awk -v eol="$eol" '{ printf "%s%s\n", $0, eol }'
   } >"$new"
   wb_install "$CONF" "$new" 0644 root:root
   if [ "$WB_CHANGED" = no ]; then

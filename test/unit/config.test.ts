@@ -86,6 +86,102 @@ describe("parseConfig", () => {
         });
     }
 
+    // The exact line a user reads, for values that are something else than what the key takes.
+    const NS = "posit-workbench-entra";
+    const exact: Array<[string, Record<string, unknown>, string]> = [
+        [
+            "a group's display name in assignedGroups",
+            { assignedGroups: ["0d5b1f4e-9a1c-4a57-8a59-6e1c3f1b2a10", "Workbench Users"] },
+            `${NS}:assignedGroups.1: "Workbench Users" looks like a group's display name; assignedGroups takes object ids (UUIDs): put display names in assignedGroupNames`,
+        ],
+        [
+            "a display name without spaces in assignedGroups",
+            { assignedGroups: ["workbench_users"] },
+            `${NS}:assignedGroups.0: "workbench_users" looks like a group's display name; assignedGroups takes object ids (UUIDs): put display names in assignedGroupNames`,
+        ],
+        [
+            "a group object id cut short",
+            { assignedGroups: ["0d5b1f4e-9a1c-4a57-8a59"] },
+            `${NS}:assignedGroups.0: expected group object ids as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
+        ],
+        [
+            "a group object id in braces",
+            { assignedGroups: ["{0d5b1f4e-9a1c-4a57-8a59-6e1c3f1b2a10}"] },
+            `${NS}:assignedGroups.0: expected group object ids as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
+        ],
+        [
+            "a group's mail address in assignedGroups",
+            { assignedGroups: ["workbench-users@example.com"] },
+            `${NS}:assignedGroups.0: expected group object ids as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
+        ],
+        [
+            "the all-zero placeholder group",
+            { assignedGroups: ["00000000-0000-0000-0000-000000000000"] },
+            `${NS}:assignedGroups.0: expected group object ids, not the all-zero placeholder`,
+        ],
+        [
+            "a UPN in assignedUsers",
+            { assignedUsers: ["alice@example.com"] },
+            `${NS}:assignedUsers.0: "alice@example.com" looks like a user principal name or email address; assignedUsers takes user object ids (UUIDs): use the user's Object ID (az ad user show --id alice@example.com --query id -o tsv)`,
+        ],
+        [
+            "a user's display name in assignedUsers",
+            { assignedUsers: ["Alice Example"] },
+            `${NS}:assignedUsers.0: expected user object ids as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
+        ],
+        [
+            "a bracketed IPv6 hostname",
+            { hostname: "[2001:db8::1]" },
+            `${NS}:hostname: "[2001:db8::1]" is an IPv6 address, which cannot be used as the hostname: it goes into the redirect URI https://<hostname>/openid/callback, where Entra ID does not support IPv6 addresses (not even [::1]), and SCIM needs a DNS name (for its URL and the certificate's name). Use Workbench's DNS name, e.g. workbench.example.com`,
+        ],
+        [
+            "a bare IPv6 hostname",
+            { hostname: "2001:db8::1" },
+            `${NS}:hostname: "2001:db8::1" is an IPv6 address, which cannot be used as the hostname: it goes into the redirect URI https://<hostname>/openid/callback, where Entra ID does not support IPv6 addresses (not even [::1]), and SCIM needs a DNS name (for its URL and the certificate's name). Use Workbench's DNS name, e.g. workbench.example.com`,
+        ],
+        [
+            "a bracketed IPv6 hostname with a port",
+            { hostname: "[2001:db8::1]:8787" },
+            `${NS}:hostname: "[2001:db8::1]:8787" is an IPv6 address, which cannot be used as the hostname: it goes into the redirect URI https://<hostname>/openid/callback, where Entra ID does not support IPv6 addresses (not even [::1]), and SCIM needs a DNS name (for its URL and the certificate's name). Use Workbench's DNS name, e.g. workbench.example.com`,
+        ],
+        [
+            "a bracketed IPv6 hostname with SCIM",
+            { hostname: "[2001:db8::1]", provisioning: "scim" },
+            `${NS}:hostname: "[2001:db8::1]" is an IPv6 address, which cannot be used as the hostname: it goes into the redirect URI https://<hostname>/openid/callback, where Entra ID does not support IPv6 addresses (not even [::1]), and SCIM needs a DNS name (for its URL and the certificate's name). Use Workbench's DNS name, e.g. workbench.example.com`,
+        ],
+        [
+            "a bare IPv6 hostname with SCIM",
+            { hostname: "2001:db8::1", provisioning: "scim" },
+            `${NS}:hostname: "2001:db8::1" is an IPv6 address, which cannot be used as the hostname: it goes into the redirect URI https://<hostname>/openid/callback, where Entra ID does not support IPv6 addresses (not even [::1]), and SCIM needs a DNS name (for its URL and the certificate's name). Use Workbench's DNS name, e.g. workbench.example.com`,
+        ],
+        [
+            "an IPv4 hostname with SCIM",
+            { hostname: "20.30.40.50", provisioning: "scim" },
+            `${NS}:hostname: "20.30.40.50" is an IP address: SCIM needs a DNS name. Entra ID connects to https://<hostname>/scim/v2 only with a publicly trusted certificate issued for that name; use Workbench's public DNS name (an IPv4 address works with provisioning "jit" only)`,
+        ],
+        [
+            "an IPv4 hostname with a port",
+            { hostname: "20.30.40.50:8787" },
+            `${NS}:hostname: expected a bare host name without a port (got "20.30.40.50:8787"); put the port in front of Workbench, on the proxy or load balancer`,
+        ],
+    ];
+    for (const [what, overrides, message] of exact) {
+        it(`rejects ${what} with exactly one line`, () => {
+            expect(problems(overrides)).toEqual([message]);
+        });
+    }
+
+    it("accepts an IPv4 address as the hostname with JIT (Entra ID takes https://<IPv4>/ redirect URIs)", () => {
+        const c = parse({ hostname: "20.30.40.50" });
+        expect(c.redirectUri).toBe("https://20.30.40.50/openid/callback");
+    });
+
+    it("accepts group object ids in any case and display names in assignedGroupNames", () => {
+        const c = parse({ assignedGroups: ["0D5B1F4E-9A1C-4A57-8A59-6E1C3F1B2A10"], assignedGroupNames: ["Workbench Users"] });
+        expect(c.assignedGroups).toEqual(["0D5B1F4E-9A1C-4A57-8A59-6E1C3F1B2A10"]);
+        expect(c.assignedGroupNames).toEqual(["Workbench Users"]);
+    });
+
     it("rejects a missing SSH private key", () => {
         expect(problems({}, { sshPrivateKey: false, clientSecret: false })).toEqual([expect.stringMatching(/^posit-workbench-entra:sshPrivateKey: required/)]);
     });

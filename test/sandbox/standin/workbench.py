@@ -83,8 +83,31 @@ def wait_until_listening(proc):
     return f"rserver did not listen on port {port}"
 
 
+def is_true(conf, option):
+    return conf.get(option, "0").lower() in ("1", "true", "yes", "on")
+
+
+def tls_context(conf):
+    """With ssl-enabled, the TLS context of the certificate and key named by ssl-certificate and
+    ssl-certificate-key (rserver does not start without them), else None."""
+    import ssl
+
+    if not is_true(conf, "ssl-enabled"):
+        return None
+    cert, key = conf.get("ssl-certificate"), conf.get("ssl-certificate-key")
+    if not cert or not key:
+        raise ValueError("ssl-enabled=1 needs ssl-certificate and ssl-certificate-key")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as e:
+        raise ValueError(f"cannot load ssl-certificate {cert} with ssl-certificate-key {key}: {e}") from e
+    return context
+
+
 def rserver(args):
-    """The server: only /health-check (when server-health-check-enabled=1), always on 127.0.0.1."""
+    """The server: only /health-check (when server-health-check-enabled=1), always on 127.0.0.1;
+    over HTTPS when ssl-enabled=1, as rserver serves it then."""
     import http.server  # imported here: every other command starts faster without it
 
     conf, error = read_conf()
@@ -93,7 +116,12 @@ def rserver(args):
         return 1
     if "--test-config" in args:
         return 0
-    health_check = conf.get("server-health-check-enabled", "0").lower() in ("1", "true", "yes", "on")
+    health_check = is_true(conf, "server-health-check-enabled")
+    try:
+        tls = tls_context(conf)
+    except ValueError as e:
+        print(f"rserver: {e}", file=sys.stderr)
+        return 1
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's naming)
@@ -107,7 +135,23 @@ def rserver(args):
             self.end_headers()
             self.wfile.write(body)
 
-    http.server.HTTPServer(("127.0.0.1", www_port(conf)), Handler).serve_forever()
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def finish_request(self, request, client_address):
+            if tls is None:
+                super().finish_request(request, client_address)
+                return
+            # The handshake runs in the connection's own thread: a client that never sends one
+            # (a port probe, plain http) cannot hold up the others.
+            request.settimeout(10)
+            try:
+                with tls.wrap_socket(request, server_side=True) as connection:
+                    super().finish_request(connection, client_address)
+            except OSError as e:  # ssl.SSLError too: plain http on this port fails here
+                print(f"rserver: TLS connection from {client_address[0]} failed: {e}", file=sys.stderr)
+
+    Server(("127.0.0.1", www_port(conf)), Handler).serve_forever()
     return 0
 
 
