@@ -295,13 +295,25 @@ function decode(value: string): unknown {
     }
 }
 
+/** This project's keys of a stack's configuration (`<namespace>:<key>` to `key`), JSON-decoded as stored. */
+export function projectConfig(all: Record<string, string>): Record<string, unknown> {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    return Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), decode(value)]));
+}
+
+/** What `parseConfig` learns of the secret keys, from the raw values and which of them are stored as secrets. */
+export function secretFacts(raw: Record<string, unknown>, present: { sshPrivateKey: boolean; clientSecret: boolean }, isSecret?: (key: string) => boolean): SecretFacts {
+    return {
+        ...present,
+        storedInClear: isSecret ? SECRET_CONFIG_KEYS.filter((k) => raw[k] !== undefined && !isSecret(k)) : [],
+        clientSecretLooksLikeId: typeof raw.clientSecret === "string" && UUID.test(raw.clientSecret),
+        clientSecretHasControlCharacter: typeof raw.clientSecret === "string" && /[\x00-\x1f\x7f]/.test(raw.clientSecret),
+    };
+}
+
 /** Reads and validates the current stack's configuration; secrets come back as Pulumi secrets. */
 export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.Output<string>; clientSecret?: pulumi.Output<string> } {
-    const prefix = `${CONFIG_NAMESPACE}:`;
-    const raw: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decode(value);
-    }
+    const raw = projectConfig(pulumi.runtime.allConfig());
     const reader = new pulumi.Config(CONFIG_NAMESPACE);
     const sshPrivateKey = reader.getSecret("sshPrivateKey");
     const clientSecret = reader.getSecret("clientSecret");
@@ -310,12 +322,10 @@ export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.O
     // Previews never connect: CI previews of pull requests need not hold the production SSH key.
     const previewWithoutKey = sshPrivateKey === undefined && pulumi.runtime.isDryRun();
     if (previewWithoutKey) pulumi.log.warn(`${CONFIG_NAMESPACE}:sshPrivateKey is not set: this preview works, pulumi up will refuse to run without it`);
-    const config = parseConfig(raw, pulumi.getStack(), {
-        sshPrivateKey: sshPrivateKey !== undefined || previewWithoutKey,
-        clientSecret: clientSecret !== undefined,
-        storedInClear: isConfigSecret ? SECRET_CONFIG_KEYS.filter((k) => raw[k] !== undefined && !isConfigSecret(`${prefix}${k}`)) : [],
-        clientSecretLooksLikeId: typeof raw.clientSecret === "string" && UUID.test(raw.clientSecret),
-        clientSecretHasControlCharacter: typeof raw.clientSecret === "string" && /[\x00-\x1f\x7f]/.test(raw.clientSecret),
-    });
-    return { config, sshPrivateKey: sshPrivateKey!, clientSecret };
+    const facts = secretFacts(
+        raw,
+        { sshPrivateKey: sshPrivateKey !== undefined || previewWithoutKey, clientSecret: clientSecret !== undefined },
+        isConfigSecret && ((key) => isConfigSecret(`${CONFIG_NAMESPACE}:${key}`)),
+    );
+    return { config: parseConfig(raw, pulumi.getStack(), facts), sshPrivateKey: sshPrivateKey!, clientSecret };
 }

@@ -5,6 +5,8 @@
 #   WB_CLIENT_ID   the application (client) id
 SECRET_FILE=/etc/rstudio/openid-client-secret
 
+render() { printf 'client-id=%s\nclient-secret=%s\n' "$WB_CLIENT_ID" "$1"; }
+
 apply() {
   local encrypted key crc new
   IFS= read -r encrypted || [ -n "$encrypted" ] || wb_fail "no encrypted client secret on stdin"
@@ -17,7 +19,7 @@ apply() {
     *) wb_fail "the encrypted client secret was not made with this node's secure-cookie-key (CRC32 $crc); nothing was written" ;;
   esac
   new=$(wb_tmp)
-  printf 'client-id=%s\nclient-secret=%s\n' "$WB_CLIENT_ID" "$encrypted" >"$new"
+  render "$encrypted" >"$new"
   wb_install "$SECRET_FILE" "$new" 0600 rstudio-server:rstudio-server
   [ "$WB_CHANGED" = no ] || wb_mark_restart
   wb_report_install openid-client-secret
@@ -30,4 +32,25 @@ remove() {
     wb_forget "$SECRET_FILE"
   fi
   wb_report_restore openid-client-secret
+}
+
+# stdin: the encrypted value the stack holds, or an empty line when the secret is to be encrypted again.
+# Neither that value nor the one on the host is ever printed.
+check() {
+  local encrypted current_id secret_line new
+  IFS= read -r encrypted || true
+  if [ ! -e "$SECRET_FILE" ]; then
+    wb_would_change "$SECRET_FILE would be written: client-id=$WB_CLIENT_ID and the encrypted client secret"
+    return 0
+  fi
+  current_id=$(sed -n 's/^client-id=//p' "$SECRET_FILE")
+  [ "$current_id" = "$WB_CLIENT_ID" ] || wb_would_change "client-id would change from ${current_id:-(none)} to $WB_CLIENT_ID"
+  if [ -n "$encrypted" ] && [ "$(sed -n 's/^client-secret=//p' "$SECRET_FILE")" = "$encrypted" ]; then
+    secret_line="in sync"
+  else
+    secret_line="would change"
+  fi
+  new=$(wb_tmp)
+  render "${encrypted:-(to be encrypted)}" >"$new"
+  wb_check_file "$SECRET_FILE" "$new" 0600 rstudio-server:rstudio-server "$SECRET_FILE would be rewritten; the client secret line $secret_line (neither value is shown)"
 }

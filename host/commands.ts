@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export type HostStep = "preflight" | "encrypt-client-secret" | "client-secret" | "rserver-conf" | "home-directories" | "nss" | "nscd" | "restart" | "scim-token";
-export type HostAction = "apply" | "remove";
+export type HostAction = "apply" | "remove" | "check";
 
 const readScript = (name: string) => readFileSync(join(__dirname, `${name}.sh`), "utf8");
 

@@ -9,12 +9,13 @@ FINGERPRINT="$WB_STATE_DIR/openid-client-secret.fingerprint"
 
 # A salted hash of what was encrypted, so an unchanged secret is not encrypted again (the
 # encryption uses a random IV: a new value would rewrite the file on every node and restart them).
+SALT="$WB_STATE_DIR/salt"
 fingerprint() {
-  local salt="$WB_STATE_DIR/salt"
-  wb_init_state
-  [ -s "$salt" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$salt"
-  { cat "$salt"; printf '\n%s\n%s\n%s\n' "$WB_CLIENT_ID" "$1" "$2"; } | sha256sum | cut -d' ' -f1
+  { cat "$SALT"; printf '\n%s\n%s\n%s\n' "$WB_CLIENT_ID" "$1" "$2"; } | sha256sum | cut -d' ' -f1
 }
+
+# Whether the value cached here was encrypted from this secret, client id and key.
+encrypted_already() { [ -s "$SALT" ] && [ -s "$ENCRYPTED" ] && [ -e "$FINGERPRINT" ] && [ "$(cat "$FINGERPRINT")" = "$(fingerprint "$1" "$2")" ]; }
 
 # Reads the tool's output until it waits at a prompt (output ending in ':' followed by a pause),
 # or until it exits. Appends what it read to OUTPUT. Returns 0 at a prompt, 1 at the end.
@@ -77,20 +78,32 @@ encrypt() {
 }
 
 apply() {
-  local secret key crc wanted encrypted
+  local secret key crc encrypted
   IFS= read -r secret || [ -n "$secret" ] || wb_fail "no client secret on stdin"
   [ -n "$secret" ] || wb_fail "the client secret is empty"
   key=$(wb_key_file)
   crc=$(wb_crc32_hex "$key")
-  wanted=$(fingerprint "$secret" "$crc")
-  if [ -s "$ENCRYPTED" ] && [ -e "$FINGERPRINT" ] && [ "$(cat "$FINGERPRINT")" = "$wanted" ]; then
+  if encrypted_already "$secret" "$crc"; then
     cat "$ENCRYPTED"
     return 0
   fi
   encrypted=$(encrypt "$secret" "$crc")
+  wb_init_state
+  [ -s "$SALT" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SALT"
   printf '%s' "$encrypted" >"$ENCRYPTED"
-  printf '%s\n' "$wanted" >"$FINGERPRINT"
+  fingerprint "$secret" "$crc" >"$FINGERPRINT"
   printf '%s' "$encrypted"
+}
+
+check() {
+  local secret crc
+  IFS= read -r secret || [ -n "$secret" ] || wb_fail "no client secret on stdin"
+  crc=$(wb_crc32_hex "$(wb_key_file)")
+  if encrypted_already "$secret" "$crc"; then
+    echo "note=the client secret is the one encrypted here last"
+  else
+    wb_would_change "the client secret would be encrypted with rstudio-server encrypt-password (it changed, or was never encrypted here)"
+  fi
 }
 
 remove() {

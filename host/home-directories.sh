@@ -8,20 +8,44 @@ MKHOMEDIR_LINE="session required pam_mkhomedir.so skel=/etc/skel/ umask=0077"
 MKHOMEDIR_COMMENT="# Posit Workbench: automatic home directory creation"
 RHEL_RECORD="$WB_STATE_DIR/home-directories.rhel"
 
+has_mkhomedir_line() { grep -Eq '^[[:space:]]*session[[:space:]].*pam_mkhomedir\.so' "$COMMON_SESSION" 2>/dev/null; }
+
+# common-session with the mkhomedir line added at the end.
+render_common_session() {
+  if [ -e "$COMMON_SESSION" ]; then cat "$COMMON_SESSION"; fi
+  printf '\n%s\n%s\n' "$MKHOMEDIR_COMMENT" "$MKHOMEDIR_LINE"
+}
+
+check_debian() {
+  wb_has_pam_mkhomedir || wb_would_change "libpam-modules would be installed (pam_mkhomedir.so is missing)"
+  has_mkhomedir_line && return 0
+  local new; new=$(wb_tmp)
+  render_common_session >"$new"
+  wb_check_file "$COMMON_SESSION" "$new" 0644 root:root
+}
+
+check_rhel() {
+  wb_authselect_require_clean
+  local package
+  for package in oddjob-mkhomedir authselect; do
+    rpm -q "$package" >/dev/null 2>&1 || wb_would_change "$package would be installed"
+  done
+  { systemctl is-enabled --quiet oddjobd.service && systemctl is-active --quiet oddjobd.service; } \
+    || wb_would_change "oddjobd would be enabled and started"
+  has_feature with-mkhomedir || wb_would_change "authselect's feature with-mkhomedir would be turned on"
+}
+
 apply_debian() {
   if ! wb_has_pam_mkhomedir; then
     wb_log "installing libpam-modules (pam_mkhomedir.so is missing)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpam-modules >&2
   fi
-  if grep -Eq '^[[:space:]]*session[[:space:]].*pam_mkhomedir\.so' "$COMMON_SESSION" 2>/dev/null; then
+  if has_mkhomedir_line; then
     echo "common-session=unchanged"
     return 0
   fi
   local new; new=$(wb_tmp)
-  {
-    if [ -e "$COMMON_SESSION" ]; then cat "$COMMON_SESSION"; fi
-    printf '\n%s\n%s\n' "$MKHOMEDIR_COMMENT" "$MKHOMEDIR_LINE"
-  } >"$new"
+  render_common_session >"$new"
   wb_install "$COMMON_SESSION" "$new" 0644 root:root
   wb_mark_restart
   echo "common-session=changed"
@@ -99,3 +123,4 @@ remove_rhel() {
 
 apply() { local family; family=$(wb_os_family); "apply_$family"; }
 remove() { local family; family=$(wb_os_family); "remove_$family"; }
+check() { local family; family=$(wb_os_family); "check_$family"; }

@@ -138,6 +138,48 @@ wb_lock() {
   export WB_LOCK_HELD=1
 }
 
+# Check mode (the `check` action) writes nothing on the host (its scratch directory under /tmp aside,
+# removed when it ends). It waits for a run that holds the lock, without creating the lock file.
+wb_lock_shared() {
+  [ -e "$WB_LOCK" ] || return 0
+  exec 9<"$WB_LOCK"
+  flock -s -w "${WB_LOCK_TIMEOUT:-300}" 9 \
+    || wb_fail "another run has held this host for over ${WB_LOCK_TIMEOUT:-300}s ($(cat "$WB_LOCK.holder" 2>/dev/null || echo unknown)): check again once it has finished"
+}
+
+# A step's check reports on stdout, one item a line: "note=" (what apply would do, or what is found),
+# "problem=" (a verification from the guide that fails), "warning=" (could not be verified), and
+# unified diffs. main.sh ends it with "check=in-sync" or "check=would-change".
+WB_WOULD_CHANGE=no
+wb_would_change() { WB_WOULD_CHANGE=yes; echo "note=$*"; }
+wb_problem() { echo "problem=$*"; }
+wb_warning() { echo "warning=$*"; }
+
+# wb_check_file PATH NEWFILE MODE OWNER [SECRET-NOTE]: what wb_install would change, as a unified diff
+# (or, for a file holding a secret, SECRET-NOTE alone: neither value is shown). Sets WB_CHANGED.
+wb_check_file() {
+  local path=$1 new=$2 mode=$3 owner=$4 secret=${5:-} record now
+  record=$(wb_record "$path")
+  WB_CHANGED=no
+  if [ -e "$path" ] && [ -e "$record.written" ] && [ "$(wb_sha256 "$path")" != "$(cat "$record.written")" ]; then
+    echo "note=$path was changed on the host after this stack last wrote it"
+  fi
+  if ! [ -e "$path" ] || ! cmp -s "$new" "$path"; then
+    WB_CHANGED=yes
+    if [ -n "$secret" ]; then
+      wb_would_change "$secret"
+    else
+      wb_would_change "$path would change:"
+      diff -u --label "$path" --label "$path (after apply)" "$([ -e "$path" ] && echo "$path" || echo /dev/null)" "$new" || true
+    fi
+  fi
+  now=$([ -e "$path" ] && stat -c '%a %U:%G' "$path" || echo absent)
+  if [ -e "$path" ] && [ "$now" != "${mode#0} $owner" ]; then
+    WB_CHANGED=yes
+    wb_would_change "$path: mode and owner would become ${mode#0} $owner (now $now)"
+  fi
+}
+
 # Each step keeps, before it changes anything, its own script and WB_ variables (never a secret: those
 # come on stdin) on the host; its remove drops them. So the last remove on a host, preflight's, can
 # undo a step whose result never reached Pulumi (a dropped connection): such a step is not in the
@@ -234,6 +276,14 @@ wb_check_cluster_key() {
     || wb_fail "this node's secure-cookie-key differs from the one the stack's nodes share (sha256 $actual, expected $expected); nothing was written"
 }
 
+# For the steps that check the shared key (WB_KEY_CHECK): its hash is the first line on stdin.
+wb_check_key_from_stdin() {
+  [ -n "${WB_KEY_CHECK:-}" ] || return 0
+  local expected
+  IFS= read -r expected || true
+  wb_check_cluster_key "${expected#secure-cookie-key-sha256=}"
+}
+
 # The value of KEY in rserver.conf (last one wins), or DEFAULT.
 wb_rserver_option() {
   local value
@@ -242,21 +292,28 @@ wb_rserver_option() {
   printf '%s' "${value:-$2}"
 }
 
-# Waits until Workbench answers its health check (or, without curl, until systemd says it is active).
-wb_wait_healthy() {
-  local port scheme=http address deadline=$((SECONDS + ${WB_HEALTH_TIMEOUT:-60}))
+# Workbench's health check address, from rserver.conf (https when ssl-enabled=1).
+wb_health_url() {
+  local port scheme=http address
   if [ "$(wb_rserver_option ssl-enabled 0)" = 1 ]; then scheme=https; port=$(wb_rserver_option www-port 443); else port=$(wb_rserver_option www-port 8787); fi
   address=$(wb_rserver_option www-address 127.0.0.1)
   case "$address" in 0.0.0.0|"::"|"") address=127.0.0.1 ;; esac
+  echo "$scheme://$address:$port/health-check"
+}
+
+# Waits until Workbench answers its health check (or, without curl, until systemd says it is active).
+wb_wait_healthy() {
+  local url deadline=$((SECONDS + ${WB_HEALTH_TIMEOUT:-60}))
+  url=$(wb_health_url)
   while [ "$SECONDS" -lt "$deadline" ]; do
     if command -v curl >/dev/null 2>&1; then
-      if curl -fsSk --max-time 5 "$scheme://$address:$port/health-check" >/dev/null 2>&1; then echo "health=ok"; return 0; fi
+      if curl -fsSk --max-time 5 "$url" >/dev/null 2>&1; then echo "health=ok"; return 0; fi
     elif systemctl is-active --quiet rstudio-server; then
       wb_log "curl not installed: checked systemd state only"; echo "health=active"; return 0
     fi
     sleep 1
   done
-  wb_fail "Workbench did not answer $scheme://$address:$port/health-check within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')"
+  wb_fail "Workbench did not answer $url within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')"
 }
 
 # ---------------------------------------------------------------------------------------------------

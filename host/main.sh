@@ -1,12 +1,10 @@
 # shellcheck shell=bash
-# Runs the step's action: the last part of every host command.
+# Runs the step's action (apply, remove, or check: what apply would change, writing nothing): the last
+# part of every host command.
 case "${1:-}" in
   apply)
     wb_lock apply
-    if [ -n "${WB_KEY_CHECK:-}" ]; then
-      IFS= read -r expected_key || true
-      wb_check_cluster_key "${expected_key#secure-cookie-key-sha256=}"
-    fi
+    wb_check_key_from_stdin
     [ -z "${WB_OWNER:-}" ] || wb_claim
     [ "$WB_STEP" = preflight ] || wb_save_step
     apply
@@ -21,5 +19,14 @@ case "${1:-}" in
       wb_forget_step
     fi
     ;;
-  *) wb_fail "usage: $0 apply|remove" ;;
+  check)
+    wb_lock_shared
+    wb_check_key_from_stdin
+    if [ -n "${WB_OWNER:-}" ] && wb_owned_by_other; then
+      echo "note=this host is managed by $(cat "$WB_OWNER_FILE"), not by this stack node"
+    fi
+    check
+    if [ "$WB_WOULD_CHANGE" = yes ]; then echo "check=would-change"; else echo "check=in-sync"; fi
+    ;;
+  *) wb_fail "usage: $0 apply|remove|check" ;;
 esac

@@ -160,5 +160,38 @@ remove_rhel() {
   echo "authselect=$result"
 }
 
+check_debian() {
+  require_module /usr/lib/x86_64-linux-gnu/libnss_pwb.so.2
+  local new; new=$(wb_tmp)
+  add_pwb "$NSSWITCH" >"$new"
+  wb_check_file "$NSSWITCH" "$new" 0644 root:root
+}
+
+# What apply_rhel would do, from the same facts: the profile in use, the profile's template with pwb.
+check_rhel() {
+  require_module /usr/lib64/libnss_pwb.so.2
+  wb_authselect_require_clean
+  wb_authselect_require_supported_profile
+  local current profile new
+  current=$(wb_authselect_current)
+  profile=${current%% *}
+  case "$profile" in
+    "$WB_PWB_PROFILE")
+      new=$(wb_tmp)
+      add_pwb "$PROFILE_DIR/nsswitch.conf" "$NSSWITCH" >"$new"
+      cmp -s "$new" "$PROFILE_DIR/nsswitch.conf" \
+        || wb_would_change "pwb would be put back in the profile $WB_PWB_PROFILE's nsswitch.conf, and the profile applied again"
+      ;;
+    custom/*) echo "note=the host's own authselect profile $profile has pwb: left to it" ;;
+    *)
+      wb_would_change "authselect would select $WB_PWB_PROFILE (based on $profile) with the features on now: $(features_of "$current")"
+      new=$(wb_tmp)
+      add_pwb "$NSSWITCH" >"$new"
+      diff -u --label "$NSSWITCH" --label "$NSSWITCH (after apply)" "$NSSWITCH" "$new" || true
+      ;;
+  esac
+}
+
 apply() { local family; family=$(wb_os_family); "apply_$family"; }
 remove() { local family; family=$(wb_os_family); "remove_$family"; }
+check() { local family; family=$(wb_os_family); "check_$family"; }

@@ -2,9 +2,9 @@
 # Checks the host before anything is changed. On destroy, run last on the host: undoes any step that
 # ran here without its result reaching Pulumi (an interrupted run), restarts Workbench once if
 # restoring the steps changed something it reads, and removes this program's state from the host.
-apply() {
-  local family module
-  family=$(wb_os_family)
+# Everything the later steps depend on; fails naming what is wrong and how to fix it.
+check_host() {
+  local family=$1 module
   command -v rstudio-server >/dev/null 2>&1 || [ -x /usr/lib/rstudio-server/bin/rstudio-server ] \
     || wb_fail "Posit Workbench is not installed (no rstudio-server command)"
   [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
@@ -27,10 +27,28 @@ apply() {
     command -v apt-get >/dev/null 2>&1 \
       || wb_fail "pam_mkhomedir.so (package libpam-modules, creates home directories at first login) is missing and there is no apt-get to install it: install libpam-modules, then run pulumi again"
   fi
-  wb_init_state
-  echo "os-family=$family"
-  # Nodes of a cluster must share the key; the program compares this hash, never the key.
+}
+
+# The node's facts: its OS family and, as nodes of a cluster must share the key, the key's hash (the
+# program compares hashes, never the key).
+report_facts() {
+  echo "os-family=$1"
   echo "secure-cookie-key-sha256=$(sha256sum "$(wb_key_file)" | cut -d' ' -f1)"
+}
+
+apply() {
+  local family
+  family=$(wb_os_family)
+  check_host "$family"
+  wb_init_state
+  report_facts "$family"
+}
+
+check() {
+  local family
+  family=$(wb_os_family)
+  check_host "$family"
+  report_facts "$family"
 }
 
 remove() {

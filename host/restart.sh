@@ -9,3 +9,31 @@ apply() {
 }
 
 remove() { :; }
+
+# The guide's verifications: the services active, the health check answering, pwb in the NSS lookups in
+# force, and (WB_ISSUER) the issuer's discovery document reachable from the host.
+check() {
+  local url out discovery
+  [ ! -e "$WB_RESTART_PENDING" ] || wb_would_change "a restart of Workbench is pending: a change was written, Workbench not restarted since"
+  systemctl is-active --quiet rstudio-server || wb_problem "rstudio-server is not active (see 'systemctl status rstudio-server')"
+  if wb_unit_exists rstudio-launcher && ! systemctl is-active --quiet rstudio-launcher; then
+    wb_problem "rstudio-launcher is not active (see 'systemctl status rstudio-launcher')"
+  fi
+  url=$(wb_health_url)
+  if ! command -v curl >/dev/null 2>&1; then
+    wb_warning "curl is not installed: the health check and the issuer were not checked"
+    return 0
+  fi
+  if curl -fsSk --max-time 5 "$url" >/dev/null 2>&1; then echo "note=Workbench answers $url"; else wb_problem "Workbench does not answer $url"; fi
+  wb_nsswitch_has_pwb /etc/nsswitch.conf \
+    || wb_problem "pwb is missing from the passwd, group or shadow lookups in /etc/nsswitch.conf: provisioned users would not resolve"
+  if command -v authselect >/dev/null 2>&1 && out=$(authselect current --raw 2>/dev/null); then echo "note=authselect profile in force: $out"; fi
+  if [ -n "${WB_ISSUER:-}" ]; then
+    discovery="$WB_ISSUER/.well-known/openid-configuration"
+    if out=$(curl -fsS --max-time 5 -o /dev/null "$discovery" 2>&1); then
+      echo "note=the issuer's discovery document answers: $discovery"
+    else
+      wb_warning "the issuer's discovery document $discovery is not reachable from this host within 5 s ($out): sign-in needs it"
+    fi
+  fi
+}

@@ -36,27 +36,29 @@ line_end() {
   done
 }
 
-apply() {
-  local new kept previous="$WB_TMP/previous" check first_touch=yes eol=""
-  [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
-  new=$(wb_tmp)
+# rserver.conf as apply writes it: the other lines kept, then the managed block.
+render() {
+  local kept eol=""
   kept=$(wb_tmp)
   if [ -e "$CONF" ]; then
-    cp -p "$CONF" "$previous"
     filter_managed drop "$CONF" >"$kept"
     # The block follows the file's own line endings: those of its other lines (not of an older
     # block), or of the whole file when it holds nothing else.
     eol=$(line_end "$kept" "$CONF")
+    cat "$kept"
+    printf '%s\n' "$eol"
   fi
+  printf '%s%s\n' "$HEADER" "$eol"
+  printf '%s\n' "$WB_SETTINGS" | awk -v eol="$eol" '{ printf "%s%s\n", $0, eol }'
+}
+
+apply() {
+  local new previous="$WB_TMP/previous" check first_touch=yes
+  [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
+  new=$(wb_tmp)
+  if [ -e "$CONF" ]; then cp -p "$CONF" "$previous"; fi
   if wb_has_record "$CONF"; then first_touch=no; fi
-  {
-    if [ -e "$CONF" ]; then
-      cat "$kept"
-      printf '%s\n' "$eol"
-    fi
-    printf '%s%s\n' "$HEADER" "$eol"
-    printf '%s\n' "$WB_SETTINGS" | awk -v eol="$eol" '{ printf "%s%s\n", $0, eol }'
-  } >"$new"
+  render >"$new"
   wb_install "$CONF" "$new" 0644 root:root
   if [ "$WB_CHANGED" = no ]; then
     echo "rserver.conf=unchanged"
@@ -93,4 +95,12 @@ remove() {
     wb_log "rserver.conf was edited after this program wrote it: removed the managed keys only"
   fi
   wb_report_restore rserver.conf
+}
+
+check() {
+  [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
+  local new; new=$(wb_tmp)
+  render >"$new"
+  wb_check_file "$CONF" "$new" 0644 root:root
+  [ "$WB_CHANGED" = no ] || echo "note=rstudio-server test-config would check the new file, and Workbench be restarted"
 }

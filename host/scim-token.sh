@@ -34,3 +34,26 @@ remove() {
     wb_log "SCIM token \"$WB_TOKEN_NAME\" was already gone"
   fi
 }
+
+# Whether the token is listed, and how long until it expires (from a date on its line, when the
+# Workbench release shows one). Neither the token nor its line is printed.
+check() {
+  local tokens line expires days
+  tokens=$(rstudio-server user-service list-tokens) || wb_fail "rstudio-server user-service list-tokens failed"
+  line=$(printf '%s\n' "$tokens" | grep -F -- "$WB_TOKEN_NAME" | head -n 1 || true)
+  if [ -z "$line" ]; then
+    wb_would_change "the SCIM token \"$WB_TOKEN_NAME\" is not listed in Workbench (revoked, or never made): apply would generate one, and Entra ID needs it"
+    return 0
+  fi
+  expires=$(printf '%s\n' "$line" | grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' | head -n 1 || true)
+  if [ -z "$expires" ]; then
+    echo "note=the SCIM token \"$WB_TOKEN_NAME\" is listed (this Workbench release does not show when it expires)"
+    return 0
+  fi
+  days=$(( ($(date -u -d "$expires" +%s) - $(date -u +%s)) / 86400 ))
+  if [ "$days" -lt 0 ]; then
+    wb_would_change "the SCIM token \"$WB_TOKEN_NAME\" expired on $expires"
+  else
+    echo "note=the SCIM token \"$WB_TOKEN_NAME\" is listed; it expires on $expires, in $days days"
+  fi
+}

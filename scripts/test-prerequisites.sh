@@ -17,7 +17,7 @@ die() { printf 'npm test: %s\n' "$*" >&2; exit 1; }
 # command -> Debian package
 declare -A PACKAGE=(
   [debootstrap]=debootstrap [shellcheck]=shellcheck [ssh]=openssh-client [ssh-keygen]=openssh-client
-  [script]=bsdutils [flock]=util-linux [unshare]=util-linux [nsenter]=util-linux [gzip]=gzip [curl]=curl
+  [script]=bsdutils [patch]=patch [flock]=util-linux [unshare]=util-linux [nsenter]=util-linux [gzip]=gzip [curl]=curl
 )
 missing=()
 for cmd in "${!PACKAGE[@]}"; do command -v "$cmd" >/dev/null || missing+=("${PACKAGE[$cmd]}"); done

@@ -1,0 +1,69 @@
+/**
+ * npm run check -- --stack <name> [--node <address>] [--json]
+ *
+ * What `pulumi up` would change on each Workbench node of a stack, and any drift since it last ran:
+ * reads the stack's configuration, secrets and state through the Automation API (whatever backend and
+ * secrets provider the stack uses; run it where `pulumi` works for that stack), then checks every node
+ * over one SSH connection, writing nothing. Exit 0: in sync; 2: changes, drift or a failed
+ * verification; 1: a node could not be checked, or the stack's configuration is wrong.
+ */
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { parseArgs } from "node:util";
+import { parseConfig, projectConfig, secretFacts } from "../config";
+import { CheckReport, exitCode, renderText, summary } from "./report";
+import { checkStack, StateStep } from "./run";
+
+const USAGE = "usage: npm run check -- --stack <name> [--node <address>] [--json]";
+
+/** A value from `pulumi stack export --show-secrets`: secrets come as { plaintext: "<JSON>" }. */
+function plain(value: unknown): string | undefined {
+    if (typeof value === "string") return value;
+    if (value && typeof value === "object" && "plaintext" in value) return plain(JSON.parse(String((value as { plaintext: string }).plaintext)));
+    return undefined;
+}
+
+async function main(): Promise<number> {
+    const { values: args } = parseArgs({ options: { stack: { type: "string" }, node: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+    if (args.help || !args.stack) {
+        console.error(USAGE);
+        return args.help ? 0 : 1;
+    }
+    const stackName = args.stack;
+    const stack = await LocalWorkspace.selectStack({ stackName, workDir: process.cwd() });
+    const [all, outputs, exported] = await Promise.all([stack.getAllConfig(), stack.outputs(), stack.exportStack()]);
+    const values = Object.fromEntries(Object.entries(all).map(([key, v]) => [key, v.value]));
+    const raw = projectConfig(values);
+    const isSecret = (key: string) => all[`posit-workbench-entra:${key}`]?.secret === true;
+    const config = parseConfig(raw, stackName, secretFacts(raw, { sshPrivateKey: raw.sshPrivateKey !== undefined, clientSecret: raw.clientSecret !== undefined }, isSecret));
+
+    const state = new Map<string, StateStep>();
+    for (const resource of (exported.deployment?.resources ?? []) as Array<{ urn: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }>) {
+        if (resource.type !== "command:remote:Command") continue;
+        state.set(resource.urn.split("::").pop()!, { urn: resource.urn, create: plain(resource.inputs?.create), stdin: plain(resource.inputs?.stdin), stdout: plain(resource.outputs?.stdout) });
+    }
+    const output = (name: string) => (typeof outputs[name]?.value === "string" ? (outputs[name].value as string) : undefined);
+    const progress = (line: string) => console.error(`check: ${line}`);
+    const report: CheckReport = await checkStack(
+        {
+            stack: stackName,
+            config,
+            sshPrivateKey: String(raw.sshPrivateKey),
+            clientSecret: typeof raw.clientSecret === "string" ? raw.clientSecret : undefined,
+            clientId: config.clientId ?? output("clientId"),
+            tenantId: config.tenantId ?? output("tenantId"),
+            state,
+        },
+        { only: args.node, progress },
+    );
+    process.stdout.write(args.json ? `${JSON.stringify({ ...report, summary: summary(report), exitCode: exitCode(report) }, null, 2)}\n` : renderText(report));
+    return exitCode(report);
+}
+
+main().then(
+    (code) => process.exit(code),
+    (error: Error) => {
+        // Plain messages (a configuration error lists one problem a line); never a stack trace.
+        console.error(`check: ${error.message}`);
+        process.exit(1);
+    },
+);
