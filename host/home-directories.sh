@@ -10,9 +10,17 @@ RHEL_RECORD="$WB_STATE_DIR/home-directories.rhel"
 
 has_mkhomedir_line() { grep -Eq '^[[:space:]]*session[[:space:]].*pam_mkhomedir\.so' "$COMMON_SESSION" 2>/dev/null; }
 
-# common-session with the mkhomedir line added at the end.
+# common-session with the mkhomedir line added at the end (a comment of ours left without its line, by
+# `pam-auth-update --force` say, is taken out with the blank line before it, so it is not doubled).
 render_common_session() {
-  if [ -e "$COMMON_SESSION" ]; then cat "$COMMON_SESSION"; fi
+  if [ -e "$COMMON_SESSION" ]; then
+    awk -v comment="$MKHOMEDIR_COMMENT" '
+      $0 == "" { blanks++; next }
+      $0 == comment { if (blanks) blanks--; next }
+      { while (blanks) { print ""; blanks-- } print }
+      END { while (blanks) { print ""; blanks-- } }
+    ' "$COMMON_SESSION"
+  fi
   printf '\n%s\n%s\n' "$MKHOMEDIR_COMMENT" "$MKHOMEDIR_LINE"
 }
 
