@@ -21,7 +21,7 @@ describe("the workflows", () => {
     const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith(".yml"));
 
     it("are all read here", () => {
-        expect(files).toEqual(expect.arrayContaining(["preview.yml", "deploy.yml", "pulumi-stack.yml", "teardown.yml"]));
+        expect(files).toEqual(expect.arrayContaining(["preview.yml", "deploy.yml", "pulumi-stack.yml", "teardown.yml", "drift.yml"]));
     });
 
     it.each(files)("%s never enables the engine's debug output (it prints secret outputs in clear)", (file) => {
@@ -36,5 +36,21 @@ describe("the workflows", () => {
         for (const line of ["run: pulumi up --debug --yes", "run: pulumi up -d", "run: pulumi preview -v=9 --logtostderr", "  debug: true", "  log-verbosity: 9", "env:\n  PULUMI_DEBUG_COMMANDS: true"]) {
             expect(DEBUG.some((pattern) => pattern.test(line)), line).toBe(true);
         }
+    });
+});
+
+describe("the drift workflow", () => {
+    const text = readFileSync(join(WORKFLOWS, "drift.yml"), "utf8");
+
+    it("runs nightly and on demand, where the deploys run (SSH reach, the stack's Environment)", () => {
+        expect(text).toMatch(/^ {2}schedule:\n {4}- cron: "[^"]+"\n {2}workflow_dispatch:$/m);
+        expect(text).toContain("runs-on: ${{ vars.DEPLOY_RUNNER || 'ubuntu-latest' }}");
+        expect(text).toContain("environment: ${{ matrix.stack }}");
+    });
+
+    it("checks each stack, puts the report in the job summary and fails as the check does", () => {
+        expect(text).toContain('npm run --silent check -- --stack "$STACK" >check.txt');
+        expect(text).toContain('>>"$GITHUB_STEP_SUMMARY"');
+        expect(text).toMatch(/status=\$\?[\s\S]*exit "\$status"/);
     });
 });
