@@ -6,31 +6,14 @@
  * node. No secret in any output.
  */
 import { execFile } from "node:child_process";
-import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sandbox, freePort, startSandbox } from "../sandbox/sandbox";
 import { countSequence, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
-import { engineUnavailable, EngineStack, newStack } from "./engine";
+import { CliRun, engineUnavailable, EngineStack, newStack, runCheck } from "./engine";
 import { hostConfig, NS, secretsIn, shareLogin, sshConnections } from "./stacks";
 
 const SECRET = "Chk~check-mode-client-secret-0123456789ab";
-const CLI = resolve(__dirname, "../../check/cli.ts");
-const TSX = resolve(__dirname, "../../node_modules/.bin/tsx");
-
-interface CliRun {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
-/** `npm run check -- <args>` as a user runs it from the project directory (tsx check/cli.ts). */
-async function runCheck(e: EngineStack, args: string[]): Promise<CliRun> {
-    return promisify(execFile)(TSX, [CLI, ...args], { cwd: e.workDir, env: { ...process.env, ...e.env }, maxBuffer: 16 << 20 }).then(
-        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-    );
-}
 
 interface JsonStep {
     step: string;

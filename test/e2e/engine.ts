@@ -92,3 +92,17 @@ export async function engineUnavailable(): Promise<boolean> {
     console.warn(`end-to-end tests skipped (outside CI only): ${problem}`);
     return true;
 }
+
+export interface CliRun {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** `npm run check -- <args>` as a user runs it from the stack's project directory (tsx check/cli.ts). */
+export function runCheck(e: EngineStack, args: string[]): Promise<CliRun> {
+    return promisify(execFile)(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "check/cli.ts"), ...args], { cwd: e.workDir, env: { ...process.env, ...e.env }, maxBuffer: 16 << 20 }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: CliRun) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    );
+}
