@@ -13,7 +13,7 @@ import { parseConfig, WorkbenchConfig } from "../../config";
 import { checkStack } from "../../check/run";
 import { CheckReport } from "../../check/report";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
-import { applyAll, CLIENT_ID, CLIENT_SECRET, fingerprints, hostValues, MANAGED_FILES, resultOf, TENANT_ID } from "./driver";
+import { applyAll, CLIENT_ID, CLIENT_SECRET, fingerprints, hostValues, MANAGED_FILES, resultOf, systemctlCalls, TENANT_ID } from "./driver";
 
 const AUTHSELECT_FILES = ["/etc/authselect/authselect.conf", "/etc/pam.d/system-auth", "/etc/pam.d/password-auth"];
 
@@ -66,6 +66,8 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
     it("on a fresh host: every change apply makes, as diffs, and nothing written", { concurrent: false }, async () => {
         const before = await fingerprints(sb, files);
         const originals = Object.fromEntries(await Promise.all(["/etc/rstudio/rserver.conf", "/etc/nscd.conf", "/etc/nsswitch.conf", "/etc/pam.d/common-session"].map(async (f) => [f, await sb.readFile(f)] as const)));
+        const changes = async () => (await systemctlCalls(sb)).filter((c) => !/^(is-active|is-enabled|list-unit-files|status) /.test(c));
+        const services = await changes();
         const report = await check(sb);
 
         expect(report.nodes.map((n) => n.error)).toEqual([undefined]);
@@ -81,7 +83,8 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
             restart: "in sync",
             "scim-token": "would change",
         });
-        // Nothing written: the managed files, no state directory, no lock file.
+        // Nothing written: the managed files, no state directory, no lock file; no service started or stopped.
+        expect(await changes()).toEqual(services);
         expect(await fingerprints(sb, files)).toEqual(before);
         expect((await sb.exec("ls -d /var/lib/posit-workbench-entra /run/lock/posit-workbench-entra.lock 2>&1")).stdout).not.toMatch(/^\/(var|run)/m);
 
