@@ -29,23 +29,26 @@ async function main(): Promise<number> {
         return args.help ? 0 : 1;
     }
     const stackName = args.stack;
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir: process.cwd() });
-    const [all, outputs, exported] = await Promise.all([stack.getAllConfig(), stack.outputs(), stack.exportStack()]);
+    const workspaceStack = await LocalWorkspace.selectStack({ stackName, workDir: process.cwd() });
+    const [all, outputs, exported] = await Promise.all([workspaceStack.getAllConfig(), workspaceStack.outputs(), workspaceStack.exportStack()]);
     const values = Object.fromEntries(Object.entries(all).map(([key, v]) => [key, v.value]));
     const raw = projectConfig(values);
     const isSecret = (key: string) => all[`posit-workbench-entra:${key}`]?.secret === true;
-    const config = parseConfig(raw, stackName, secretFacts(raw, { sshPrivateKey: raw.sshPrivateKey !== undefined, clientSecret: raw.clientSecret !== undefined }, isSecret));
+    // As the program sees its stack (pulumi.getStack()): "org/prod" is "prod".
+    const stack = stackName.split("/").pop()!;
+    const config = parseConfig(raw, stack, secretFacts(raw, { sshPrivateKey: raw.sshPrivateKey !== undefined, clientSecret: raw.clientSecret !== undefined }, isSecret));
 
     const state = new Map<string, StateStep>();
-    for (const resource of (exported.deployment?.resources ?? []) as Array<{ urn: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }>) {
+    for (const resource of (exported.deployment?.resources ?? []) as Array<{ urn: string; id?: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }>) {
         if (resource.type !== "command:remote:Command") continue;
-        state.set(resource.urn.split("::").pop()!, { urn: resource.urn, create: plain(resource.inputs?.create), stdin: plain(resource.inputs?.stdin), stdout: plain(resource.outputs?.stdout) });
+        state.set(resource.urn.split("::").pop()!, { urn: resource.urn, id: resource.id, create: plain(resource.inputs?.create), stdin: plain(resource.inputs?.stdin), stdout: plain(resource.outputs?.stdout) });
     }
     const output = (name: string) => (typeof outputs[name]?.value === "string" ? (outputs[name].value as string) : undefined);
     const progress = (line: string) => console.error(`check: ${line}`);
     const report: CheckReport = await checkStack(
         {
-            stack: stackName,
+            stack,
+            stackRef: stackName,
             config,
             sshPrivateKey: String(raw.sshPrivateKey),
             clientSecret: typeof raw.clientSecret === "string" ? raw.clientSecret : undefined,

@@ -15,13 +15,18 @@ import { connect, SshSession } from "./ssh";
 /** One step resource as the stack's state holds it (secrets in clear, in memory only). */
 export interface StateStep {
     urn: string;
+    /** The resource's id: new each time the step is created. */
+    id?: string;
     create?: string;
     stdin?: string;
     stdout?: string;
 }
 
 export interface StackFacts {
+    /** The stack's name as the program sees it (`pulumi.getStack()`: no organization or project). */
     stack: string;
+    /** The name the user gave (e.g. org/prod), for the repair command; the stack's name otherwise. */
+    stackRef?: string;
     config: WorkbenchConfig;
     sshPrivateKey: string;
     /** The client secret the program would send: from the config (external app) or the state (managed app). */
@@ -58,6 +63,8 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
         .filter(({ target }) => !options.only || options.only === target.address || options.only === `${target.address}:${target.port}`);
     if (!selected.length) throw new Error(`no node of stack ${facts.stack} has the address ${options.only} (nodes: ${targets.map((t) => `${t.address}:${t.port}`).join(", ")})`);
 
+    /** The node's preflight id as the state has it, which the key-checked steps' stdin names. */
+    const preflightId = (node: number) => facts.state.get(stepResourceName(NAME, { node, id: "preflight", after: [] }, targets[node]))?.id ?? "(not in the stack's state)";
     const stepOf = (step: PlannedStep) => {
         const resource = stepResourceName(NAME, step, targets[step.node]);
         const env = stepEnv(step.id, values, nodeOwner(facts.stack, targets[step.node]));
@@ -130,23 +137,28 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     const encrypt = plan.find((s) => s.id === "encrypt-client-secret")!;
     const encryptState = facts.state.get(stepOf(encrypt).resource);
     const secret = facts.clientSecret ?? (encryptState?.stdin ? encryptState.stdin.split("\n")[1] : undefined);
-    let encryptedInSync = false;
+    const encryptStdin = keyHash && secret !== undefined ? stepStdin(encrypt.id, keyHash, preflightId(encrypt.node), `${secret}\n`) : undefined;
+    // The encrypted value the nodes' secret files should hold: the state's, while the secret is the one it was made from.
+    const encrypted = encryptStdin !== undefined && encryptState?.stdin === encryptStdin ? encryptState.stdout : undefined;
     if (keyHash && nodes.has(encrypt.node)) {
-        if (secret === undefined) {
+        if (encryptStdin === undefined) {
             nodes.get(encrypt.node)!.steps.push({ step: encrypt.id, resource: stepOf(encrypt).resource, status: "would change", notes: ["the client secret is created by the first up"], problems: [], warnings: [], diff: "" });
-        } else {
-            const stdin = stepStdin(encrypt.id, keyHash, `${secret}\n`);
-            const out = await runCheck(encrypt, stdin, (s) => s.state?.create === s.apply && s.state?.stdin === stdin);
-            encryptedInSync = out !== undefined && parseCheckOutput(out).wouldChange === false;
+        } else if ((await runCheck(encrypt, encryptStdin, (s) => s.state?.create === s.apply && s.state?.stdin === encryptStdin)) !== undefined) {
+            // Its host side is a cache: gone (after a replacement, say) with the same inputs, nothing is wrong, and
+            // replacing the step would only encrypt again and restart every node.
+            const check = nodes.get(encrypt.node)!.steps.at(-1)!;
+            if (check.status === "drifted") {
+                check.status = "in sync";
+                check.notes.push("the node's cache of the encrypted value is gone; the secret files are checked below");
+            }
         }
     }
-    const encrypted = encryptedInSync ? encryptState?.stdout : undefined;
     await Promise.all(
         [...nodes.keys()].map(async (index) => {
             for (const step of plan.filter((s) => s.node === index && s.id !== "preflight" && s.id !== "encrypt-client-secret")) {
                 if (!keyHash) break;
                 const input = step.stdin === "encrypted-client-secret" ? `${encrypted ?? ""}\n` : undefined;
-                const stdin = step.stdin === "digest" ? undefined : stepStdin(step.id, keyHash, input);
+                const stdin = step.stdin === "digest" ? undefined : stepStdin(step.id, keyHash, preflightId(index), input);
                 // The restart's stdin is a digest of the node's other steps: its command decides, and the host (a pending restart).
                 const same = (s: ReturnType<typeof stepOf>) => s.state?.create === s.apply && (step.stdin === "digest" || (s.state?.stdin ?? "") === (stdin ?? ""));
                 if ((await runCheck(step, stdin, same)) === undefined) break;
@@ -159,6 +171,7 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     );
 
     const checked: NodeCheck[] = [...nodes.values()].map(({ name, steps, error, seconds }) => ({ name, steps, error, seconds }));
-    return { stack: facts.stack, nodes: checked, repair: repairCommand(facts.stack, checked) };
+    const stackRef = facts.stackRef ?? facts.stack;
+    return { stack: stackRef, nodes: checked, repair: repairCommand(stackRef, checked) };
 }
 

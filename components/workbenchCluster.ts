@@ -93,7 +93,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                       : step.stdin === "digest"
                         ? digestOf(dependsOn)
                         : pulumi.output(undefined);
-            return pulumi.all([sharedKey(), input]).apply(([hash, rest]) => stepStdin(step.id, hash, rest));
+            return pulumi.all([sharedKey(), preflightOf(step.node).id, input]).apply(([hash, preflightId, rest]) => stepStdin(step.id, hash, preflightId, rest));
         };
 
         for (const step of planHostSteps(args.targets.length, args.scimTokenDays !== undefined)) {

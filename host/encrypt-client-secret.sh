@@ -96,9 +96,10 @@ apply() {
 }
 
 check() {
-  local secret crc
+  local secret key crc
   IFS= read -r secret || [ -n "$secret" ] || wb_fail "no client secret on stdin"
-  crc=$(wb_crc32_hex "$(wb_key_file)")
+  key=$(wb_key_file)
+  crc=$(wb_crc32_hex "$key")
   if encrypted_already "$secret" "$crc"; then
     echo "note=the client secret is the one encrypted here last"
   else

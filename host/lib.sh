@@ -123,11 +123,11 @@ wb_owned_by_other() { [ -s "$WB_OWNER_FILE" ] && [ "$(cat "$WB_OWNER_FILE")" != 
 # One writer at a time on a host: every step's apply and remove hold this lock. A step whose SSH
 # connection dropped goes on running (it has no terminal to hang up); a rerun waits for it instead of
 # writing the same files beside it, then fails naming it if it takes too long.
-WB_LOCK=/run/lock/posit-workbench-entra.lock
+# In /run, which only root can write (/run/lock is open to every user on Debian and Ubuntu).
+WB_LOCK=/run/posit-workbench-entra.lock
 wb_lock() {
   [ -z "${WB_LOCK_HELD:-}" ] || return 0
-  local timeout=${WB_LOCK_TIMEOUT:-300}
-  mkdir -p "${WB_LOCK%/*}"
+  local timeout=${WB_LOCK_TIMEOUT:-900}
   exec 9>>"$WB_LOCK"
   if ! flock -n 9; then
     wb_log "waiting for the run that holds this host: $(cat "$WB_LOCK.holder" 2>/dev/null || echo unknown)"
@@ -143,8 +143,8 @@ wb_lock() {
 wb_lock_shared() {
   [ -e "$WB_LOCK" ] || return 0
   exec 9<"$WB_LOCK"
-  flock -s -w "${WB_LOCK_TIMEOUT:-300}" 9 \
-    || wb_fail "another run has held this host for over ${WB_LOCK_TIMEOUT:-300}s ($(cat "$WB_LOCK.holder" 2>/dev/null || echo unknown)): check again once it has finished"
+  flock -s -w "${WB_LOCK_TIMEOUT:-900}" 9 \
+    || wb_fail "another run has held this host for over ${WB_LOCK_TIMEOUT:-900}s ($(cat "$WB_LOCK.holder" 2>/dev/null || echo unknown)): check again once it has finished"
 }
 
 # A step's check reports on stdout, one item a line: "note=" (what apply would do, or what is found),
@@ -184,7 +184,7 @@ wb_check_file() {
 # come on stdin) on the host; its remove drops them. So the last remove on a host, preflight's, can
 # undo a step whose result never reached Pulumi (a dropped connection): such a step is not in the
 # stack's state, and Pulumi would never run its remove.
-WB_STEPS_DIR="$WB_STATE_DIR/steps"
+WB_STEPS_DIR="$WB_STATE_DIR/steps/${WB_STACK:-unknown}"
 wb_save_step() {
   local name saved="$WB_STEPS_DIR/$WB_STEP"
   wb_init_state
@@ -212,7 +212,10 @@ wb_undo_saved_steps() {
 # After the last remove on a host: drops what this program kept there, and says what it had to leave.
 wb_forget_host() {
   rm -rf "$WB_STEPS_DIR"
-  rm -f "$WB_OWNER_FILE" "$WB_STATE_DIR/salt"
+  rm -f "$WB_OWNER_FILE"
+  # Another stack's steps (a second stack on this host) keep the salt and the rest.
+  rmdir "$WB_STATE_DIR/steps" 2>/dev/null || [ ! -e "$WB_STATE_DIR/steps" ] || return 0
+  rm -f "$WB_STATE_DIR/salt"
   rmdir "$WB_STATE_DIR/files" 2>/dev/null || true
   rmdir "$WB_STATE_DIR" 2>/dev/null \
     || wb_log "kept in $WB_STATE_DIR (records of changes not undone): $(cd "$WB_STATE_DIR" && find . -type f | tr '\n' ' ')"
@@ -276,12 +279,14 @@ wb_check_cluster_key() {
     || wb_fail "this node's secure-cookie-key differs from the one the stack's nodes share (sha256 $actual, expected $expected); nothing was written"
 }
 
-# For the steps that check the shared key (WB_KEY_CHECK): its hash is the first line on stdin.
+# For the steps that check the shared key (WB_KEY_CHECK): the first line on stdin is
+# "secure-cookie-key-sha256=<hash> preflight=<id of the node's preflight resource>".
 wb_check_key_from_stdin() {
   [ -n "${WB_KEY_CHECK:-}" ] || return 0
-  local expected
-  IFS= read -r expected || true
-  wb_check_cluster_key "${expected#secure-cookie-key-sha256=}"
+  local line expected
+  IFS= read -r line || true
+  expected=${line#secure-cookie-key-sha256=}
+  wb_check_cluster_key "${expected%% *}"
 }
 
 # The value of KEY in rserver.conf (last one wins), or DEFAULT.

@@ -22,9 +22,11 @@ export interface StepRef {
  * Steps that write: each re-checks on its host, before writing, that the node's secure-cookie-key is
  * the one every node shares. The expected hash comes first on their stdin, not in the command: the
  * command then holds only values known before any host was reached, so a new stack's first preview
- * shows it in full.
+ * shows it in full. The same line names the node's preflight resource (its id is new each time it is
+ * created): the preflight's remove undoes every step on its host, so when the preflight is replaced,
+ * every step runs again.
  */
-const KEY_CHECKED: HostStep[] = ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"];
+const KEY_CHECKED: HostStep[] = ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "scim-token"];
 
 export interface PlannedStep extends StepRef {
     /** Steps that must have run first (on destroy, they are restored after this one). */
@@ -77,11 +79,12 @@ export interface HostValues {
 }
 
 /**
- * A step's stdin: for the steps that check the shared key, its expected sha256 on the first line
- * (see `sharedKeyHash`), then the step's own input (the client secret, its encrypted form, a digest).
+ * A step's stdin: for the steps that check the shared key, its expected sha256 and the id of the node's
+ * preflight on the first line (see `sharedKeyHash`, `KEY_CHECKED`), then the step's own input (the
+ * client secret, its encrypted form, a digest).
  */
-export function stepStdin(id: HostStep, keyHash: string, input = ""): string {
-    return `${checksSharedKey(id) ? `secure-cookie-key-sha256=${keyHash}\n` : ""}${input}`;
+export function stepStdin(id: HostStep, keyHash: string, preflightId: string, input = ""): string {
+    return `${checksSharedKey(id) ? `secure-cookie-key-sha256=${keyHash} preflight=${preflightId}\n` : ""}${input}`;
 }
 
 export const checksSharedKey = (id: HostStep) => KEY_CHECKED.includes(id);
@@ -94,20 +97,22 @@ export const nodeOwner = (stack: string, target: { address: string; port: number
 
 /** The WB_ variables one step's script reads; `owner` (see `nodeOwner`) for the per-node steps. */
 export function stepEnv(id: HostStep, values: HostValues, owner: string): Record<string, string> {
-    const node = { WB_OWNER: owner };
+    // The stack keeps its record of what each step did on the host apart from another stack's.
+    const stack = { WB_STACK: values.stack };
+    const node = { ...stack, WB_OWNER: owner };
     const keyCheck = { ...node, WB_KEY_CHECK: "stdin" };
     switch (id) {
         case "preflight":
         case "restart":
             return node;
         case "encrypt-client-secret":
-            return { WB_KEY_CHECK: "stdin", WB_CLIENT_ID: values.clientId };
+            return { ...stack, WB_KEY_CHECK: "stdin", WB_CLIENT_ID: values.clientId };
         case "client-secret":
             return { ...keyCheck, WB_CLIENT_ID: values.clientId };
         case "rserver-conf":
-            return { ...keyCheck, WB_STACK: values.stack, WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
+            return { ...keyCheck, WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
         case "scim-token":
-            return { WB_TOKEN_NAME: scimTokenName(values.stack), WB_TOKEN_DAYS: String(values.scimTokenDays ?? 365) };
+            return { ...stack, WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: scimTokenName(values.stack), WB_TOKEN_DAYS: String(values.scimTokenDays ?? 365) };
         default:
             return keyCheck;
     }
@@ -145,10 +150,12 @@ export function sharedKeyHash(nodes: Array<{ name: string; preflight: string }>)
  */
 export function reviewedSteps(values: HostValues, scim: boolean): Record<string, { does: string[]; values: Record<string, string | string[]> }> {
     const internal = new Set(["WB_STEP", "WB_OWNER", "WB_KEY_CHECK", "WB_MANAGED_KEYS"]);
+    // The stack's name is a reviewed value where it is written: rserver.conf's managed block.
+    const shown = (id: HostStep, name: string) => !internal.has(name) && (name !== "WB_STACK" || id === "rserver-conf");
     const steps = [...new Set(planHostSteps(1, scim).map((s) => s.id))];
     return Object.fromEntries(
         steps.map((id) => {
-            const env = Object.entries(stepEnv(id, values, "")).filter(([name]) => !internal.has(name));
+            const env = Object.entries(stepEnv(id, values, "")).filter(([name]) => shown(id, name));
             return [id, { does: stepDescription(id), values: Object.fromEntries(env.map(([name, value]) => [name, value.includes("\n") ? value.split("\n").filter(Boolean) : value])) }];
         }),
     );

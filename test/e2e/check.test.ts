@@ -122,6 +122,19 @@ describe("npm run check", async () => {
             tokens.push(String((await e.stack.outputs()).scimToken.value));
         });
 
+        it("a replaced preflight (its remove undoes the host) makes every step run again: the host stays configured, the check in sync", async () => {
+            const exported = JSON.parse(await e.exportPlain()) as { deployment: { resources: Array<{ urn: string }> } };
+            const preflight = exported.deployment.resources.find((r) => r.urn.endsWith("-preflight"))!.urn;
+            const up = await e.stack.up({ replace: [preflight] });
+            expect(up.summary.result).toBe("succeeded");
+            expect(up.summary.resourceChanges).toMatchObject({ replace: 1 });
+            tokens.push(String(up.outputs.scimToken.value));
+            const after = keep(await runCheck(e, ["--stack", e.stack.name, "--json"]));
+            expect(after.code, after.stdout).toBe(0);
+            expect((await sb.readFile("/etc/rstudio/rserver.conf")).match(/^# Managed by posit-workbench-entra /gm)).toHaveLength(1);
+            expect((await sb.exec("rstudio-server user-service list-tokens")).stdout.split("\n").filter(Boolean)).toHaveLength(1);
+        });
+
         it("names the node it cannot reach and the node with another secure-cookie-key, exit 1", async () => {
             const other = await startSandbox();
             try {

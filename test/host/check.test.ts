@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, WorkbenchConfig } from "../../config";
-import { checkStack } from "../../check/run";
+import { checkStack, StateStep } from "../../check/run";
+import { stepResourceName } from "../../components/workbenchCluster";
+import { stepStdin } from "../../host/plan";
 import { CheckReport } from "../../check/report";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { applyAll, CLIENT_ID, CLIENT_SECRET, fingerprints, hostValues, MANAGED_FILES, resultOf, systemctlCalls, TENANT_ID } from "./driver";
@@ -32,17 +34,24 @@ function stackConfig(sb: Sandbox): WorkbenchConfig {
     );
 }
 
-/** Checks the host as `npm run check` does; the state holds only what apply printed, the encrypted secret. */
-const check = (sb: Sandbox, encrypted?: string): Promise<CheckReport> =>
-    checkStack({
-        stack: "hosttest",
-        config: stackConfig(sb),
-        sshPrivateKey: sb.privateKey,
-        clientSecret: CLIENT_SECRET,
-        clientId: CLIENT_ID,
-        tenantId: TENANT_ID,
-        state: new Map(encrypted ? [["workbench-encrypt-client-secret", { urn: "urn:encrypt", stdout: encrypted }]] : []),
-    });
+/**
+ * Checks the host as `npm run check` does. After apply, the state holds what the encryption got and
+ * printed (the secret beside the key's hash and the preflight's id, the encrypted value).
+ */
+async function check(sb: Sandbox, encrypted?: string): Promise<CheckReport> {
+    const config = stackConfig(sb);
+    const keyHash = (await sb.exec("sha256sum /var/lib/rstudio-server/secure-cookie-key")).stdout.split(" ")[0];
+    const preflight = stepResourceName("workbench", { node: 0, id: "preflight", after: [] }, config.hosts[0]);
+    const state = new Map<string, StateStep>(
+        encrypted
+            ? [
+                  [preflight, { urn: "urn:preflight", id: "preflight-1" }],
+                  ["workbench-encrypt-client-secret", { urn: "urn:encrypt", stdin: stepStdin("encrypt-client-secret", keyHash, "preflight-1", `${CLIENT_SECRET}\n`), stdout: encrypted }],
+              ]
+            : [],
+    );
+    return checkStack({ stack: "hosttest", config, sshPrivateKey: sb.privateKey, clientSecret: CLIENT_SECRET, clientId: CLIENT_ID, tenantId: TENANT_ID, state });
+}
 
 /** The file a unified diff leads to from `original` (patch(1) on this machine). */
 async function patched(original: string, diff: string): Promise<string> {
@@ -86,7 +95,7 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
         // Nothing written: the managed files, no state directory, no lock file; no service started or stopped.
         expect(await changes()).toEqual(services);
         expect(await fingerprints(sb, files)).toEqual(before);
-        expect((await sb.exec("ls -d /var/lib/posit-workbench-entra /run/lock/posit-workbench-entra.lock 2>&1")).stdout).not.toMatch(/^\/(var|run)/m);
+        expect((await sb.exec("ls -d /var/lib/posit-workbench-entra /run/posit-workbench-entra.lock 2>&1")).stdout).not.toMatch(/^\/(var|run)/m);
 
         // The diffs are what apply then writes.
         const diffOf = (step: string) => report.nodes[0].steps.find((s) => s.step === step)!.diff;

@@ -90,6 +90,7 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
             : stepStdin(
                   step.id,
                   keyHash(),
+                  `preflight-of-node-${step.node}`,
                   step.stdin === "client-secret"
                       ? `${clientSecret}\n`
                       : step.stdin === "encrypted-client-secret"

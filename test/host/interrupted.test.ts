@@ -52,8 +52,8 @@ describe("two runs on one host at the same time", () => {
 
     it("the second waits a bounded time, then fails naming the run that holds the host, having changed nothing", async () => {
         const holder = "step rserver-conf apply (pid 4242, since 2026-11-30T12:00:00Z)";
-        const lock = "/run/lock/posit-workbench-entra.lock";
-        await sb.exec(`mkdir -p /run/lock && echo '${holder}' > ${lock}.holder && (flock ${lock} sleep 6 >/dev/null 2>&1 &) && sleep 0.3`);
+        const lock = "/run/posit-workbench-entra.lock";
+        await sb.exec(`echo '${holder}' > ${lock}.holder && (flock ${lock} sleep 6 >/dev/null 2>&1 &) && sleep 0.3`);
         const env = { ...stepEnv("preflight", hostValues(), nodeOwner("hosttest", { address: sb.host, port: sb.port })), WB_LOCK_TIMEOUT: "2" };
         const started = Date.now();
         const result = await sshRun(sb, hostCommand("preflight", "apply", env));

@@ -52,15 +52,15 @@ describe("planHostSteps", () => {
 describe("stepEnv", () => {
     const values = { clientId: "c", stack: "prod", settings: { "auth-openid": "1" }, scimTokenDays: 7 };
 
-    it("makes every step that writes check the key hash on its stdin, and gives only the owner to preflight and restart", () => {
-        for (const id of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"] as const) {
+    it("makes every step that writes check the key hash on its stdin, beside its node's preflight id, and gives only the stack and owner to preflight and restart", () => {
+        for (const id of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "scim-token"] as const) {
             expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_KEY_CHECK, id).toBe("stdin");
-            expect(stepStdin(id, h("9"), "rest\n"), id).toBe(`secure-cookie-key-sha256=${h("9")}\nrest\n`);
+            expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_STACK, id).toBe("prod");
+            expect(stepStdin(id, h("9"), "workbench-10-0-0-5-22-preflight-1a2b3c4d", "rest\n"), id).toBe(`secure-cookie-key-sha256=${h("9")} preflight=workbench-10-0-0-5-22-preflight-1a2b3c4d\nrest\n`);
         }
-        expect(stepStdin("restart", h("9"), "digest\n")).toBe("digest\n");
-        expect(stepStdin("scim-token", h("9"))).toBe("");
-        expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({ WB_OWNER: "prod/10.0.0.5:22" });
-        expect(stepEnv("restart", values, "prod/10.0.0.5:22")).toEqual({ WB_OWNER: "prod/10.0.0.5:22" });
+        expect(stepStdin("restart", h("9"), "p", "digest\n")).toBe("digest\n");
+        expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22" });
+        expect(stepEnv("restart", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22" });
     });
 
     it("gives every per-node step its node's owner, and none to the steps that run once", () => {
@@ -72,7 +72,7 @@ describe("stepEnv", () => {
     });
 
     it("names the SCIM token after the stack", () => {
-        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7" });
+        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7" });
     });
 });
 

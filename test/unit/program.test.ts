@@ -81,10 +81,10 @@ describe("the program in managed mode (JIT)", async () => {
     it("sends the client secret on stdin only, as a secret, and writes its encrypted form", () => {
         const encrypt = commandNamed(resources, "encrypt-client-secret");
         expect(isSecretValue(encrypt.inputs.stdin)).toBe(true);
-        expect(reveal(encrypt.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)}\n${CLIENT_SECRET}\n`);
+        expect(reveal(encrypt.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${CLIENT_SECRET}\n`);
         const write = commandNamed(resources, "client-secret");
         expect(isSecretValue(write.inputs.stdin)).toBe(true);
-        expect(reveal(write.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)}\n${ENCRYPTED_SECRET}\n`);
+        expect(reveal(write.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${ENCRYPTED_SECRET}\n`);
         expect(write.inputs.create).toContain(`WB_CLIENT_ID='${CLIENT_ID}'`);
     });
 
@@ -213,7 +213,7 @@ describe("the program in external (host-only) mode", async () => {
     it("configures the host with the configured client id and secret", () => {
         expect(commandNamed(resources, "client-secret").inputs.create).toContain(`WB_CLIENT_ID='${CLIENT_ID}'`);
         const encrypt = commandNamed(resources, "encrypt-client-secret");
-        expect(reveal(encrypt.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)}\n${CLIENT_SECRET}\n`);
+        expect(reveal(encrypt.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${CLIENT_SECRET}\n`);
         expect(isSecretValue(encrypt.inputs.stdin)).toBe(true);
     });
 

@@ -112,17 +112,17 @@ describe("WorkbenchCluster on one host", () => {
         const write = b.step("10-0-0-5-22-client-secret").props.stdin;
         expect(await pulumi.isSecret(pulumi.output(encrypt))).toBe(true);
         expect(await pulumi.isSecret(pulumi.output(write))).toBe(true);
-        expect(await b.resolved(encrypt)).toBe(`secure-cookie-key-sha256=${KEY_HASH}\n${CLIENT_SECRET}\n`);
-        expect(await b.resolved(write)).toBe(`secure-cookie-key-sha256=${KEY_HASH}\n${ENCRYPTED}\n`);
+        expect(await b.resolved(encrypt)).toBe(`secure-cookie-key-sha256=${KEY_HASH} preflight=wb-10-0-0-5-22-preflight-id\n${CLIENT_SECRET}\n`);
+        expect(await b.resolved(write)).toBe(`secure-cookie-key-sha256=${KEY_HASH} preflight=wb-10-0-0-5-22-preflight-id\n${ENCRYPTED}\n`);
         expect(await pulumi.isSecret(pulumi.output(b.step("10-0-0-5-22-restart").props.stdin))).toBe(true);
     });
 
-    it("checks the shared key hash before writing: every writing step gets it first on stdin, none in its command", async () => {
-        for (const name of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd"]) {
-            const step = b.step(name === "encrypt-client-secret" ? name : `10-0-0-5-22-${name}`);
+    it("checks the shared key hash before writing: every writing step gets it first on stdin, with its node's preflight id, none in its command", async () => {
+        for (const name of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "scim-token"]) {
+            const step = b.step(["encrypt-client-secret", "scim-token"].includes(name) ? name : `10-0-0-5-22-${name}`);
             expect(await b.resolved(step.props.create), name).toContain("WB_KEY_CHECK='stdin'");
             expect(await b.resolved(step.props.create), name).not.toContain(KEY_HASH);
-            expect(await b.resolved(step.props.stdin), name).toMatch(new RegExp(`^secure-cookie-key-sha256=${KEY_HASH}\n`));
+            expect(await b.resolved(step.props.stdin), name).toMatch(new RegExp(`^secure-cookie-key-sha256=${KEY_HASH} preflight=wb-10-0-0-5-22-preflight-id\n`));
         }
     });
 
@@ -158,7 +158,7 @@ describe("WorkbenchCluster on three nodes", () => {
 
     it("runs every preflight before anything is written, and writes the same encrypted value everywhere", async () => {
         expect(b.deps("encrypt-client-secret")).toEqual(["10-0-0-5-22-preflight", "10-0-0-6-22-preflight", "10-0-0-7-22-preflight"]);
-        for (const node of [1, 2, 3]) expect(await b.resolved(b.step(`10-0-0-${node + 4}-22-client-secret`).props.stdin)).toMatch(new RegExp(`^secure-cookie-key-sha256=[0-9a-f]{64}\\n${ENCRYPTED}\\n$`));
+        for (const node of [1, 2, 3]) expect(await b.resolved(b.step(`10-0-0-${node + 4}-22-client-secret`).props.stdin)).toMatch(new RegExp(`^secure-cookie-key-sha256=[0-9a-f]{64} preflight=wb-10-0-0-${node + 4}-22-preflight-id\\n${ENCRYPTED}\\n$`));
     });
 
     it("rolls: a node is configured only after the previous node restarted", () => {
