@@ -1,6 +1,6 @@
 /**
  * The commands sent to the Workbench host. Each step is a real shell script in this folder; a
- * command is `sudo -n env WB_...=<value> bash -c '<lib.sh><step>.sh<main.sh>' <step> apply|remove`.
+ * command is `sudo -n env WB_...=<value> bash -c '<lib.sh><step>.sh<main.sh>' <step> apply|remove|check`.
  * Values are plain (non-secret) and visible in previews on purpose: they are what a reviewer reads.
  * Secrets never enter these strings: they go on the command's stdin.
  */

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers for the host steps. Every step script is run as
-#   sudo -n env WB_STEP=<step> WB_...=<value> bash -c '<lib.sh><step>.sh<main.sh>' <step> apply|remove
+#   sudo -n env WB_STEP=<step> WB_...=<value> bash -c '<lib.sh><step>.sh<main.sh>' <step> apply|remove|check
 # Secrets arrive on stdin only, after the shared key's hash for the steps that check it (WB_KEY_CHECK).
 # Logs go to stderr; stdout carries the step's result.
 set -euo pipefail

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
-import { engineUnavailable, EngineStack, newStack } from "./engine";
+import { engineUnavailable, EngineStack, newStack, runCheck } from "./engine";
 import { hostConfig, NS, secretsIn, shareLogin, sshConnections, STEPS_PER_NODE } from "./stacks";
 
 const SECRET = "Clu~cluster-client-secret-0123456789abcd";
@@ -57,6 +57,16 @@ describe("a cluster", async () => {
             expect(await one.readFile("/etc/rstudio/openid-client-secret")).toBe(await two.readFile("/etc/rstudio/openid-client-secret"));
             token = up.outputs.scimToken.value;
             expect(secretsIn({ "state export": await e.exportPlain(), "engine output": up.stdout + up.stderr }, { "client secret": SECRET, "SCIM token": token }, [one, two])).toEqual([]);
+        });
+
+        it("checks the second node alone in sync (npm run check --node), the encrypted secret taken from the state", async () => {
+            const run = await runCheck(e, ["--stack", e.stack.name, "--node", `${two.host}:${two.port}`, "--json"]);
+            expect(run.code, run.stdout + run.stderr).toBe(0);
+            const nodes = JSON.parse(run.stdout).nodes as Array<{ name: string; steps: Array<{ step: string; status: string }> }>;
+            expect(nodes.map((n) => n.name)).toEqual([`node2 (${two.host}:${two.port})`]);
+            expect(Object.fromEntries(nodes[0].steps.map((s) => [s.step, s.status]))).toEqual(
+                Object.fromEntries(["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"].map((id) => [id, "in sync"])),
+            );
         });
 
         it("runs nothing on either node when nothing changed", async () => {
