@@ -39,7 +39,9 @@ async function main(): Promise<number> {
     const config = parseConfig(raw, stack, secretFacts(raw, { sshPrivateKey: raw.sshPrivateKey !== undefined, clientSecret: raw.clientSecret !== undefined }, isSecret));
 
     const state = new Map<string, StateStep>();
+    let scimTokenRotation: string | undefined;
     for (const resource of (exported.deployment?.resources ?? []) as Array<{ urn: string; id?: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }>) {
+        if (resource.type === "time:index/rotating:Rotating" && resource.urn.endsWith("::workbench-scim-token-rotation")) scimTokenRotation = resource.id;
         if (resource.type !== "command:remote:Command") continue;
         state.set(resource.urn.split("::").pop()!, { urn: resource.urn, id: resource.id, create: plain(resource.inputs?.create), stdin: plain(resource.inputs?.stdin), stdout: plain(resource.outputs?.stdout) });
     }
@@ -54,6 +56,7 @@ async function main(): Promise<number> {
             clientSecret: typeof raw.clientSecret === "string" ? raw.clientSecret : undefined,
             clientId: config.clientId ?? output("clientId"),
             tenantId: config.tenantId ?? output("tenantId"),
+            scimTokenRotation,
             state,
         },
         { only: args.node, progress },

@@ -5,7 +5,7 @@
  * as in an `up`; the client secret's encrypted form from the stack's state.
  */
 import type { WorkbenchConfig } from "../config";
-import { nodeName, stepResourceName } from "../components/workbenchCluster";
+import { nodeName, stepCommands, stepResourceName } from "../components/workbenchCluster";
 import { hostCommand } from "../host/commands";
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, stepStdin } from "../host/plan";
 import { issuerFor, rserverSettings } from "../host/settings";
@@ -33,6 +33,8 @@ export interface StackFacts {
     clientSecret?: string;
     /** Unknown for a managed app before the first `up`: placeholders then stand in. */
     clientId?: string;
+    /** The id of the stack's SCIM token rotation (a managed app's `time.Rotating`), when it has one. */
+    scimTokenRotation?: string;
     tenantId?: string;
     /** The step resources of the state, by resource name. */
     state: Map<string, StateStep>;
@@ -56,6 +58,7 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
         settings: rserverSettings(config, facts.tenantId ?? "(the tenant id of the first up)"),
         stack: facts.stack,
         scimTokenDays: scim ? config.scimTokenDays : undefined,
+        scimTokenRotation: facts.scimTokenRotation,
     };
     const plan = planHostSteps(targets.length, scim);
     const selected = targets
@@ -68,7 +71,8 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     const stepOf = (step: PlannedStep) => {
         const resource = stepResourceName(NAME, step, targets[step.node]);
         const env = stepEnv(step.id, values, nodeOwner(facts.stack, targets[step.node]));
-        return { resource, env, apply: hostCommand(step.id, "apply", env), state: facts.state.get(resource) };
+        // What the resource's create would be: the state's differs when the values or the step's version do.
+        return { resource, env, apply: stepCommands(step.id, env as typeof env & { WB_STACK: string }).create, state: facts.state.get(resource) };
     };
     const nodes = new Map<number, NodeCheck & { session?: SshSession; started: number }>();
     for (const { index, name } of selected) nodes.set(index, { name, steps: [], seconds: 0, started: Date.now() });

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { hostCommand, HostStep } from "../host/commands";
+import { installScriptsCommand, removeScriptsCommand, scriptsBundle, stepCommand } from "../host/commands";
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, reviewedSteps, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../host/plan";
 import { RserverSettings } from "../host/settings";
+import { HostStep, releaseDigest } from "../host/steps";
 
 export interface SshTarget {
     /** SSH address of the Workbench server. */
@@ -46,9 +47,22 @@ export const nodeName = (target: SshTarget, index: number) => `node${index + 1} 
  */
 export function stepResourceName(name: string, step: PlannedStep, target: SshTarget): string {
     if (ONCE_PER_CLUSTER.includes(step.id)) return `${name}-${step.id}`;
-    return `${name}-${`${target.address}-${target.port}`.replace(/[^A-Za-z0-9]+/g, "-")}-${step.id}`;
+    return `${name}-${nodePart(target)}-${step.id}`;
 }
 const ONCE_PER_CLUSTER: HostStep[] = ["encrypt-client-secret", "scim-token"];
+
+const nodePart = (target: SshTarget) => `${target.address}-${target.port}`.replace(/[^A-Za-z0-9]+/g, "-");
+
+/** The resource that installs the step scripts on a node: named after the steps' versions (see host/steps.ts). */
+export const scriptsResourceName = (name: string, target: SshTarget) => `${name}-${nodePart(target)}-scripts-${releaseDigest()}`;
+
+/** The resource that removes the stack's step scripts from a node, after the node's last step. */
+export const scriptsRemovalName = (name: string, target: SshTarget) => `${name}-${nodePart(target)}-scripts-removal`;
+
+/** A step's three commands, as its resource holds them (`npm run check` compares the state with these). */
+export function stepCommands(id: HostStep, env: Record<string, string> & { WB_STACK: string }) {
+    return { create: stepCommand(id, "apply", env), update: stepCommand(id, "update", env), delete: stepCommand(id, "remove", env) };
+}
 
 /**
  * Posit Workbench configured over SSH on one server or every node of a cluster: preflight (and the
@@ -96,18 +110,52 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
             return pulumi.all([sharedKey(), preflightOf(step.node).id, input]).apply(([hash, preflightId, rest]) => stepStdin(step.id, hash, preflightId, rest));
         };
 
+        const connectionTo = (target: SshTarget) => ({
+            host: target.address,
+            port: target.port,
+            user: target.user,
+            privateKey: args.privateKey,
+            hostKey: target.hostKey,
+            dialErrorLimit: 3,
+        });
+        // Each node's step scripts, installed once for each release of the steps (a new version of a step is a new
+        // resource). It never runs again: a change of its text alone (comments, a refactoring) is not a new
+        // version, and it has nothing to undo (the preflight's remove deletes the scripts last).
+        const scripts = args.targets.map(
+            (target) =>
+                new command.remote.Command(
+                    scriptsResourceName(name, target),
+                    { connection: connectionTo(target), create: installScriptsCommand(args.stack), stdin: scriptsBundle() },
+                    { parent: this, ignoreChanges: ["create", "stdin", "connection"] },
+                ),
+        );
+        // Only a delete, run after every step of the node is removed: with no create and no update it never runs
+        // anything before that, and a new connection is only recorded for it.
+        const scriptsRemoval = args.targets.map(
+            (target) =>
+                new command.remote.Command(
+                    scriptsRemovalName(name, target),
+                    { connection: connectionTo(target), delete: removeScriptsCommand(args.stack, nodeOwner(args.stack, target)) },
+                    { parent: this },
+                ),
+        );
+
         for (const step of planHostSteps(args.targets.length, args.scimTokenDays !== undefined)) {
             const target = args.targets[step.node];
-            const env = values.apply((v) => stepEnv(step.id, v, nodeOwner(args.stack, target)));
+            const env = values.apply((v) => stepEnv(step.id, v, nodeOwner(args.stack, target)) as Record<string, string> & { WB_STACK: string });
             const dependsOn = step.after.map(get);
+            const commands = env.apply((e) => stepCommands(step.id, e));
             const resource = new command.remote.Command(
                 stepResourceName(name, step, target),
                 {
-                    connection: { host: target.address, port: target.port, user: target.user, privateKey: args.privateKey, hostKey: target.hostKey, dialErrorLimit: 3 },
+                    // A new SSH key, login user or host key is an update: it runs the steps' `update`, which changes
+                    // nothing on a host when nothing else changed (see host/main.sh).
+                    connection: connectionTo(target),
                     // The steps that run once follow the first node: they are replaced, old copy first, when it changes.
-                    triggers: [`${target.address}:${target.port}`, ...(step.id === "scim-token" && args.scimTokenRotation ? [args.scimTokenRotation] : [])],
-                    create: env.apply((e) => hostCommand(step.id, "apply", e)),
-                    delete: env.apply((e) => hostCommand(step.id, "remove", e)),
+                    triggers: [`${target.address}:${target.port}`],
+                    create: commands.create,
+                    update: commands.update,
+                    delete: commands.delete,
                     stdin: stdinFor(step, dependsOn),
                     // Otherwise the provider sends the previous stdout (the token, the encrypted secret) as PULUMI_COMMAND_STDOUT.
                     addPreviousOutputInEnv: false,
@@ -115,7 +163,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                 },
                 {
                     parent: this,
-                    dependsOn,
+                    dependsOn: [...dependsOn, scripts[step.node], scriptsRemoval[step.node]],
                     // A step's delete undoes its create at the same paths: never let an old copy's delete run after a
                     // new copy's create. The encryption's delete only drops a cache, so a replaced (or unreachable)
                     // first node does not hold up the new one.
@@ -136,7 +184,9 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
 }
 
 function hostValues(args: WorkbenchClusterArgs): pulumi.Output<HostValues> {
-    return pulumi.all([args.clientId, args.settings]).apply(([clientId, settings]) => ({ clientId, settings, stack: args.stack, scimTokenDays: args.scimTokenDays }));
+    return pulumi
+        .all([args.clientId, args.settings, args.scimTokenRotation])
+        .apply(([clientId, settings, scimTokenRotation]) => ({ clientId, settings, stack: args.stack, scimTokenDays: args.scimTokenDays, scimTokenRotation }));
 }
 
 /**

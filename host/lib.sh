@@ -189,12 +189,38 @@ wb_save_step() {
   local name saved="$WB_STEPS_DIR/$WB_STEP"
   wb_init_state
   mkdir -p "$WB_STEPS_DIR"
-  printf '%s' "$BASH_EXECUTION_STRING" >"$saved.sh.new"
+  # The script as installed for the stack (see commands.ts), or as sent whole (check mode, host tests).
+  if [[ "$0" == /* ]] && [ -f "$0" ]; then cat "$0"; else printf '%s' "$BASH_EXECUTION_STRING"; fi >"$saved.sh.new"
   for name in $(compgen -e | grep '^WB_' | grep -vx WB_LOCK_HELD); do declare -p "$name"; done >"$saved.env.new"
   mv -f "$saved.sh.new" "$saved.sh"
   mv -f "$saved.env.new" "$saved.env"
 }
-wb_forget_step() { rm -f "$WB_STEPS_DIR/$WB_STEP.sh" "$WB_STEPS_DIR/$WB_STEP.env"; }
+wb_forget_step() { rm -f "$WB_STEPS_DIR/$WB_STEP.sh" "$WB_STEPS_DIR/$WB_STEP.env" "$WB_STEPS_DIR/$WB_STEP.request"; }
+
+# The step's input (stdin after the key line), read whole so that it can be fingerprinted before the step
+# reads it. Kept in memory only: it may hold a secret.
+wb_read_input() { WB_INPUT=$(cat; printf x); WB_INPUT=${WB_INPUT%x}; }
+
+# A random value of this host's, so that a fingerprint of a secret says nothing about the secret.
+wb_salt() {
+  wb_init_state
+  [ -s "$WB_STATE_DIR/salt" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WB_STATE_DIR/salt"
+  cat "$WB_STATE_DIR/salt"
+}
+
+# What the step was given (its script's name and version, its WB_ values, its stdin), as a salted hash.
+wb_request_fingerprint() {
+  local name
+  {
+    wb_salt
+    printf '\nscript=%s\n' "${0##*/}"
+    for name in $(compgen -e | grep '^WB_' | grep -vx WB_LOCK_HELD | sort); do declare -p "$name"; done
+    printf '%s\n%s' "${WB_KEY_LINE:-}" "$WB_INPUT"
+  } | sha256sum | cut -d' ' -f1
+}
+
+# After a successful apply: what it was given, so that an update given the same changes nothing.
+wb_record_request() { wb_init_state; mkdir -p "$WB_STEPS_DIR"; printf '%s\n' "$1" >"$WB_STEPS_DIR/$WB_STEP.request"; }
 
 # wb_undo_saved_steps STEP...: runs the remove of each step still saved here, in the order given.
 wb_undo_saved_steps() {
@@ -210,15 +236,19 @@ wb_undo_saved_steps() {
 }
 
 # After the last remove on a host: drops what this program kept there, and says what it had to leave.
+# The stack's scripts (WB_SCRIPTS_DIR) stay: the stack's last resource on the host removes them (the steps
+# may run again after this, when the preflight is replaced).
 wb_forget_host() {
+  local kept
   rm -rf "$WB_STEPS_DIR"
   rm -f "$WB_OWNER_FILE"
   # Another stack's steps (a second stack on this host) keep the salt and the rest.
   rmdir "$WB_STATE_DIR/steps" 2>/dev/null || [ ! -e "$WB_STATE_DIR/steps" ] || return 0
   rm -f "$WB_STATE_DIR/salt"
   rmdir "$WB_STATE_DIR/files" 2>/dev/null || true
-  rmdir "$WB_STATE_DIR" 2>/dev/null \
-    || wb_log "kept in $WB_STATE_DIR (records of changes not undone): $(cd "$WB_STATE_DIR" && find . -type f | tr '\n' ' ')"
+  rmdir "$WB_STATE_DIR" 2>/dev/null && return 0
+  kept=$(cd "$WB_STATE_DIR" && find . -type f -not -path './scripts/*' | tr '\n' ' ')
+  [ -z "$kept" ] || wb_log "kept in $WB_STATE_DIR (records of changes not undone): $kept"
 }
 
 wb_mark_restart() { wb_init_state; : >"$WB_RESTART_PENDING"; }
@@ -263,6 +293,50 @@ wb_key_file() {
   wb_fail "no secure-cookie-key found (secure-cookie-key-file, /etc/rstudio/secure-cookie-key, /var/lib/rstudio-server/secure-cookie-key): start Workbench once so it creates one"
 }
 
+# Where Workbench can take its encryption key from other than the key files wb_key_file reads: the
+# variable WORKBENCH_ENCRYPTION_KEY itself (Workbench 2024.12.1, rstudio/rstudio PR #15588), or a key file
+# it finds through RSTUDIO_CONFIG_DIR or the XDG config directories (rstudio/rstudio SecureKeyFile.cpp).
+WB_KEY_VARIABLES="WORKBENCH_ENCRYPTION_KEY RSTUDIO_CONFIG_DIR XDG_CONFIG_DIRS XDG_CONFIG_HOME"
+
+# wb_env_file_sets FILE NAME: the environment file FILE (systemd's EnvironmentFile= format, or a shell
+# file such as /etc/default/rstudio-server) gives NAME a value.
+wb_env_file_sets() {
+  grep -E "^[[:space:]]*(export[[:space:]]+)?$2[[:space:]]*=[[:space:]]*[^[:space:]#]" "$1" >/dev/null 2>&1
+}
+
+# wb_check_key_source: stops, before anything is written, when rstudio-server's environment sets one of
+# WB_KEY_VARIABLES: the unit's Environment= and EnvironmentFile= (as systemd has them, drop-ins
+# included) and /etc/default/rstudio-server. Workbench would then decrypt with another key than the
+# file this program encrypts with.
+wb_check_key_source() {
+  local environment files file name sources=() names=() places=() key what todo also="" i
+  environment=$(systemctl show rstudio-server -p Environment 2>/dev/null) || environment=""
+  # One "EnvironmentFiles=<path> (ignore_errors=yes|no)" line per file.
+  files=$(systemctl show rstudio-server -p EnvironmentFiles 2>/dev/null | sed -n 's/^EnvironmentFiles=\(.*\) (ignore_errors=[a-z]*)$/\1/p') || files=""
+  while IFS= read -r file; do [ -z "$file" ] || sources+=("$file"); done <<<"$files"
+  case " ${sources[*]} " in *" /etc/default/rstudio-server "*) ;; *) sources+=(/etc/default/rstudio-server) ;; esac
+  for name in $WB_KEY_VARIABLES; do
+    if grep -E "^Environment=(.*[[:space:]\"])?$name=[^[:space:]\"]" <<<"$environment" >/dev/null; then
+      names+=("$name"); places+=("the rstudio-server unit's Environment= (see 'systemctl cat rstudio-server')")
+      continue
+    fi
+    for file in "${sources[@]}"; do
+      if [ -r "$file" ] && wb_env_file_sets "$file" "$name"; then names+=("$name"); places+=("$file"); break; fi
+    done
+  done
+  [ "${#names[@]}" -gt 0 ] || return 0
+  key=$(wb_key_file 2>/dev/null) || key="named by secure-cookie-key-file, or /etc/rstudio/secure-cookie-key, or /var/lib/rstudio-server/secure-cookie-key (none there yet)"
+  if [ "${names[0]}" = WORKBENCH_ENCRYPTION_KEY ]; then
+    what="WORKBENCH_ENCRYPTION_KEY"
+    todo="put that key in the key file instead ($key; mode 0600, the same on every node), remove WORKBENCH_ENCRYPTION_KEY from ${places[0]}, restart Workbench, then run pulumi again"
+  else
+    what="a key file it finds through ${names[0]}"
+    todo="this program reads and writes Workbench's files in /etc/rstudio and the key file $key; remove ${names[0]} from ${places[0]} (moving what Workbench reads there to /etc/rstudio first), restart Workbench, then run pulumi again"
+  fi
+  for ((i = 1; i < ${#names[@]}; i++)); do also="$also; ${names[i]} is set too (in ${places[i]})"; done
+  wb_fail "Workbench takes its encryption key from $what (set in ${places[0]}); this program encrypts with the key file $key and would write a client secret Workbench cannot decrypt: $todo$also. Nothing was changed"
+}
+
 # CRC32 of a file as 8 upper-case hex digits (Workbench's own key checksum), from gzip's trailer.
 wb_crc32_hex() {
   gzip -c <"$1" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n' | tr '[:lower:]' '[:upper:]'
@@ -285,6 +359,7 @@ wb_check_key_from_stdin() {
   [ -n "${WB_KEY_CHECK:-}" ] || return 0
   local line expected
   IFS= read -r line || true
+  WB_KEY_LINE=$line
   expected=${line#secure-cookie-key-sha256=}
   wb_check_cluster_key "${expected%% *}"
 }
@@ -306,19 +381,127 @@ wb_health_url() {
   echo "$scheme://$address:$port/health-check"
 }
 
-# Waits until Workbench answers its health check (or, without curl, until systemd says it is active).
+# wb_probe_health: one look at whether Workbench is up (curl needed). Sets WB_HEALTH to
+#   ok            /health-check answered 2xx;
+#   sign-in-page  /health-check is not served (a 3xx or 4xx while the port answers: Posit documents the
+#                 health check for the Enhanced and Advanced licences, https://docs.posit.co/ide/server-pro/auditing_and_monitoring/server_health_checks.html,
+#                 and not whether a Basic licence serves it) but the sign-in page /auth-sign-in answers (200, or
+#                 a redirect, to the identity provider with OpenID) and systemd reports rstudio-server active,
+#                 and rstudio-launcher when its unit exists;
+#   down          neither.
+# WB_HEALTH_DETAIL says what was seen.
+wb_probe_health() {
+  local url sign_in code page
+  url=$(wb_health_url)
+  code=$(curl -sSk --max-time 5 -o /dev/null -w '%{http_code}' "$url" 2>/dev/null) || true
+  WB_HEALTH=down
+  case "$code" in
+    2??) WB_HEALTH=ok; WB_HEALTH_DETAIL="$url answered HTTP $code"; return 0 ;;
+    3?? | 4??) ;;
+    *) WB_HEALTH_DETAIL="$url: $([ "${code:-000}" = 000 ] && echo "no answer" || echo "HTTP $code")"; return 0 ;;
+  esac
+  sign_in=${url%/health-check}/auth-sign-in
+  page=$(curl -sSk --max-time 5 -o /dev/null -w '%{http_code}' "$sign_in" 2>/dev/null) || true
+  WB_HEALTH_DETAIL="$url answered HTTP $code (not served), $sign_in answered $([ "${page:-000}" = 000 ] && echo "nothing" || echo "HTTP $page")"
+  case "$page" in 200 | 3??) ;; *) return 0 ;; esac
+  if ! systemctl is-active --quiet rstudio-server; then WB_HEALTH_DETAIL="$WB_HEALTH_DETAIL, but systemd reports rstudio-server not active"; return 0; fi
+  if wb_unit_exists rstudio-launcher && ! systemctl is-active --quiet rstudio-launcher; then
+    WB_HEALTH_DETAIL="$WB_HEALTH_DETAIL, but systemd reports rstudio-launcher not active"; return 0
+  fi
+  WB_HEALTH=sign-in-page
+  WB_HEALTH_DETAIL="$WB_HEALTH_DETAIL, and systemd reports Workbench active"
+}
+
+# Waits until Workbench answers its health check, or, where it does not serve one, its sign-in page
+# with the services active (wb_probe_health); without curl, until systemd says it is active.
 wb_wait_healthy() {
   local url deadline=$((SECONDS + ${WB_HEALTH_TIMEOUT:-60}))
   url=$(wb_health_url)
   while [ "$SECONDS" -lt "$deadline" ]; do
     if command -v curl >/dev/null 2>&1; then
-      if curl -fsSk --max-time 5 "$url" >/dev/null 2>&1; then echo "health=ok"; return 0; fi
+      wb_probe_health
+      case "$WB_HEALTH" in
+        ok) echo "health=ok"; return 0 ;;
+        sign-in-page)
+          wb_log "Workbench does not serve its health check (a licence without it?): checked its sign-in page and systemd instead: $WB_HEALTH_DETAIL"
+          echo "health=sign-in-page"; return 0 ;;
+      esac
     elif systemctl is-active --quiet rstudio-server; then
       wb_log "curl not installed: checked systemd state only"; echo "health=active"; return 0
     fi
     sleep 1
   done
   wb_fail "Workbench did not answer $url within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')"
+}
+
+# The Workbench NSS module (libnss_pwb.so.2) where the host's libraries are: Debian/Ubuntu in a multiarch
+# directory (x86_64-linux-gnu, aarch64-linux-gnu, ...), the RHEL family in lib64. Fails naming where it looked.
+wb_nss_module() {
+  local family=$1 dirs dir module
+  if [ "$family" = debian ]; then dirs=("/usr/lib/*-linux-gnu" "/lib/*-linux-gnu"); else dirs=(/usr/lib64 /lib64); fi
+  for dir in "${dirs[@]}"; do
+    # shellcheck disable=SC2086 # the multiarch pattern is expanded here
+    for module in $dir/libnss_pwb.so.2; do
+      [ -e "$module" ] && { echo "$module"; return 0; }
+    done
+  done
+  wb_fail "the Workbench NSS module libnss_pwb.so.2 is missing (looked in ${dirs[*]}): user provisioning needs a Workbench release that ships it"
+}
+
+# Versions of Posit Workbench that provision users, from Posit's release notes (https://docs.posit.co/ide/news/):
+# SCIM provisioning arrived in 2024.04.0, JIT provisioning of local accounts in 2024.09.0; 2024.09.0 also
+# fixed provisioning bugs of 2024.04 (wb_check_workbench_version). The only place these numbers are kept.
+WB_MIN_VERSION_SCIM=2024.04.0
+WB_MIN_VERSION_JIT=2024.09.0
+WB_SCIM_FIXES_VERSION=2024.09.0
+
+wb_rstudio_server() {
+  if command -v rstudio-server >/dev/null 2>&1; then rstudio-server "$@"; else /usr/lib/rstudio-server/bin/rstudio-server "$@"; fi
+}
+
+# The leading YYYY.MM.P of what `rstudio-server version` prints ("2024.12.1+563.pro5 Workbench (Kousa
+# Dogwood) for Ubuntu Jammy": 2024.12.1), from its first line that is not blank; nothing when it has none.
+wb_parse_version() {
+  awk 'NF { print; exit }' <<<"$1" | sed -E -n 's/^[[:space:]]*([0-9]{4}\.[0-9]{1,2}\.[0-9]+)([^0-9.].*)?$/\1/p'
+}
+
+# wb_version_before A B: version A (YYYY.MM.P) is older than B.
+wb_version_before() {
+  local older newer i
+  IFS=. read -r -a older <<<"$1"
+  IFS=. read -r -a newer <<<"$2"
+  for i in 0 1 2; do
+    if ((10#${older[i]} != 10#${newer[i]})); then ((10#${older[i]} < 10#${newer[i]})); return; fi
+  done
+  return 1
+}
+
+# wb_check_workbench_version PROVISIONING (jit, scim, or empty: no check, for callers that do not say):
+# stops when the installed Workbench is older than the release that brought the provisioning; warns
+# on a SCIM release with the bugs that 2024.09.0 fixed.
+wb_check_workbench_version() {
+  local provisioning=$1 floor err out version printed
+  case "$provisioning" in
+    "") return 0 ;;
+    jit) floor=$WB_MIN_VERSION_JIT ;;
+    scim) floor=$WB_MIN_VERSION_SCIM ;;
+    *) wb_fail "unknown provisioning '$provisioning' (jit or scim)" ;;
+  esac
+  err=$(wb_tmp)
+  out=$(wb_rstudio_server version 2>"$err") || true
+  version=$(wb_parse_version "$out")
+  if [ -z "$version" ]; then
+    printed=$(printf '%s %s' "$out" "$(cat "$err")" | tr -s '\n\t ' ' ' | sed 's/^ //; s/ $//')
+    printed=${printed:0:300}
+    wb_fail "cannot tell which Posit Workbench release is installed: 'rstudio-server version' printed '$printed', not a version (YYYY.MM.P, e.g. 2024.12.1+563.pro5 Workbench ...); ${provisioning^^} provisioning needs Workbench $floor or later; nothing was changed"
+  fi
+  if wb_version_before "$version" "$floor"; then
+    wb_fail "Posit Workbench $version is installed; ${provisioning^^} provisioning needs Workbench $floor or later (Posit's release notes: SCIM provisioning arrived in $WB_MIN_VERSION_SCIM, JIT provisioning in $WB_MIN_VERSION_JIT). Upgrade Workbench, then run pulumi again; nothing was changed"
+  fi
+  if [ "$provisioning" = scim ] && wb_version_before "$version" "$WB_SCIM_FIXES_VERSION"; then
+    wb_log "warning: Posit Workbench $version has SCIM provisioning bugs fixed in $WB_SCIM_FIXES_VERSION: users who tried to sign in before they were provisioned cannot sign in afterwards, and NSS requests can fail. Upgrade to $WB_SCIM_FIXES_VERSION or later; when upgrading from 2024.04.x, set server-address=unix:/var/run/rstudio-server/rstudio-rserver/user-service.socket in /etc/rstudio/workbench-nss.conf"
+  fi
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------------

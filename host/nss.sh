@@ -58,12 +58,11 @@ add_pwb() {
   ' ${2:+"$2"} "$1"
 }
 
-require_module() {
-  [ -e "$1" ] || wb_fail "the Workbench NSS module $1 is missing: is Posit Workbench (with user provisioning) installed?"
-}
+# require_module FAMILY: the Workbench NSS module is installed (wb_nss_module fails naming where it looked).
+require_module() { wb_nss_module "$1" >/dev/null; }
 
 apply_debian() {
-  require_module /usr/lib/x86_64-linux-gnu/libnss_pwb.so.2
+  require_module debian
   local new; new=$(wb_tmp)
   add_pwb "$NSSWITCH" >"$new"
   wb_install "$NSSWITCH" "$new" 0644 root:root
@@ -90,7 +89,7 @@ remove_debian() {
 features_of() { cut -s -d' ' -f2- <<<"$1"; }
 
 apply_rhel() {
-  require_module /usr/lib64/libnss_pwb.so.2
+  require_module rhel
   # The preflight checked these on the first run; a later run of this step alone checks them again.
   wb_authselect_require_clean
   wb_authselect_require_supported_profile
@@ -161,7 +160,7 @@ remove_rhel() {
 }
 
 check_debian() {
-  require_module /usr/lib/x86_64-linux-gnu/libnss_pwb.so.2
+  require_module debian
   local new; new=$(wb_tmp)
   add_pwb "$NSSWITCH" >"$new"
   wb_check_file "$NSSWITCH" "$new" 0644 root:root
@@ -169,7 +168,7 @@ check_debian() {
 
 # What apply_rhel would do, from the same facts: the profile in use, the profile's template with pwb.
 check_rhel() {
-  require_module /usr/lib64/libnss_pwb.so.2
+  require_module rhel
   wb_authselect_require_clean
   wb_authselect_require_supported_profile
   local current profile new

@@ -9,7 +9,8 @@
  * token is generated once, on the first node.
  */
 import { UserError } from "../errors";
-import { HostStep, stepDescription } from "./commands";
+import { stepDescription } from "./commands";
+import type { HostStep } from "./steps";
 import { MANAGED_RSERVER_KEYS, renderSettings, RserverSettings } from "./settings";
 
 export interface StepRef {
@@ -76,6 +77,8 @@ export interface HostValues {
     settings: RserverSettings;
     /** SCIM token lifetime in days. */
     scimTokenDays?: number;
+    /** Changes when the stack rotates the SCIM token (a managed app's `time.Rotating`); empty when it never does. */
+    scimTokenRotation?: string;
 }
 
 /**
@@ -103,6 +106,8 @@ export function stepEnv(id: HostStep, values: HostValues, owner: string): Record
     const keyCheck = { ...node, WB_KEY_CHECK: "stdin" };
     switch (id) {
         case "preflight":
+            // The Workbench release must have the provisioning the stack sets up.
+            return { ...node, WB_PROVISIONING: values.scimTokenDays !== undefined ? "scim" : "jit" };
         case "restart":
             return node;
         case "encrypt-client-secret":
@@ -112,7 +117,13 @@ export function stepEnv(id: HostStep, values: HostValues, owner: string): Record
         case "rserver-conf":
             return { ...keyCheck, WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
         case "scim-token":
-            return { ...stack, WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: scimTokenName(values.stack), WB_TOKEN_DAYS: String(values.scimTokenDays ?? 365) };
+            return {
+                ...stack,
+                WB_KEY_CHECK: "stdin",
+                WB_TOKEN_NAME: scimTokenName(values.stack),
+                WB_TOKEN_DAYS: String(values.scimTokenDays ?? 365),
+                WB_TOKEN_ROTATION: values.scimTokenRotation ?? "",
+            };
         default:
             return keyCheck;
     }

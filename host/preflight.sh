@@ -4,18 +4,25 @@
 # restoring the steps changed something it reads, and removes this program's state from the host.
 # Everything the later steps depend on; fails naming what is wrong and how to fix it.
 check_host() {
-  local family=$1 module
+  local family=$1
   command -v rstudio-server >/dev/null 2>&1 || [ -x /usr/lib/rstudio-server/bin/rstudio-server ] \
     || wb_fail "Posit Workbench is not installed (no rstudio-server command)"
+  # A release that has the provisioning the stack sets up (WB_PROVISIONING: jit or scim; older callers
+  # do not say, and are not checked).
+  wb_check_workbench_version "${WB_PROVISIONING:-}"
   [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
   id rstudio-server >/dev/null 2>&1 || wb_fail "user rstudio-server does not exist: is Posit Workbench installed?"
   command -v script >/dev/null 2>&1 || wb_fail "the 'script' command (util-linux) is needed to drive rstudio-server encrypt-password"
-  if [ "$family" = debian ]; then module=/usr/lib/x86_64-linux-gnu/libnss_pwb.so.2; else module=/usr/lib64/libnss_pwb.so.2; fi
+  # The host keeps the SCIM token sealed (scim-token.sh), so that a later run can give Entra ID the same one.
+  [ "${WB_PROVISIONING:-}" != scim ] || command -v openssl >/dev/null 2>&1 \
+    || wb_fail "openssl is not installed: SCIM needs it to keep the token sealed on this host (install the openssl package, then run pulumi again)"
   # sudo's I/O logging would record the secrets sent on stdin and the SCIM token printed on stdout.
   if sudo -l -U "${SUDO_USER:-root}" 2>/dev/null | grep -E '(^|[ ,])(log_(input|output|stdin|stdout|ttyin|ttyout)([ ,]|$)|LOG_(INPUT|OUTPUT):)' >/dev/null; then
     wb_fail "sudo records the I/O of ${SUDO_USER:-root}'s commands (log_input/log_output): secrets sent on stdin would be logged in clear; turn it off for this user (Defaults:${SUDO_USER:-root} !log_input, !log_output)"
   fi
-  [ -e "$module" ] || wb_fail "the Workbench NSS module $module is missing: user provisioning needs a Workbench release that ships it"
+  wb_nss_module "$family" >/dev/null
+  # The client secret is encrypted with the key file: Workbench must not take its key from elsewhere.
+  wb_check_key_source
   if [ "$family" = rhel ]; then
     # Before home-directories installs a package: authselect manages the host, its files are what it
     # generated (no hand edits it would overwrite), and nss.sh can base its profile on the current one.
@@ -50,6 +57,9 @@ check() {
   check_host "$family"
   report_facts "$family"
 }
+
+# An update that changed nothing the step was given: the node's facts, read again.
+result() { report_facts "$(wb_os_family)"; }
 
 remove() {
   wb_undo_saved_steps scim-token restart nscd nss home-directories rserver-conf client-secret encrypt-client-secret

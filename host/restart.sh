@@ -1,12 +1,16 @@
 # shellcheck shell=bash
 # Restarts Workbench once, in the order of Posit's guide, when an earlier step changed something
-# it reads; then waits for its health check.
+# it reads; then waits for its health check (where Workbench does not serve one: its sign-in page, and
+# systemd reporting the services active).
 #   stdin  a digest of the other steps' inputs: it only makes this step run again when they change
 apply() {
   cat >/dev/null
   wb_restart_if_pending
   wb_wait_healthy
 }
+
+# An update that changed nothing the step was given: still the restart a step left pending.
+result() { if [ -e "$WB_RESTART_PENDING" ]; then apply; else echo "restart=unchanged"; fi; }
 
 remove() { :; }
 
@@ -24,7 +28,12 @@ check() {
     wb_warning "curl is not installed: the health check and the issuer were not checked"
     return 0
   fi
-  if curl -fsSk --max-time 5 "$url" >/dev/null 2>&1; then echo "note=Workbench answers $url"; else wb_problem "Workbench does not answer $url"; fi
+  wb_probe_health
+  case "$WB_HEALTH" in
+    ok) echo "note=Workbench answers $url" ;;
+    sign-in-page) echo "note=Workbench does not serve its health check (a licence without it?); its sign-in page answers: $WB_HEALTH_DETAIL" ;;
+    *) wb_problem "Workbench does not answer $url ($WB_HEALTH_DETAIL)" ;;
+  esac
   wb_nsswitch_has_pwb /etc/nsswitch.conf \
     || wb_problem "pwb is missing from the passwd, group or shadow lookups in /etc/nsswitch.conf: provisioned users would not resolve"
   if command -v authselect >/dev/null 2>&1 && out=$(authselect current --raw 2>/dev/null); then echo "note=authselect profile in force: $out"; fi

@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -14,7 +14,7 @@ import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation"
 
 const REPO = resolve(__dirname, "../..");
 /** The project as a user's clone has it: the program's modules at the top, its folders, the packages. */
-const PROJECT_FILES = [...readdirSync(REPO).filter((f) => f.endsWith(".ts")), "components", "host", "policy", "node_modules", "package.json", "tsconfig.json"];
+const PROJECT_FILES = [...readdirSync(REPO).filter((f) => f.endsWith(".ts")), "components", "host", "check", "policy", "node_modules", "package.json", "tsconfig.json"];
 export const PASSPHRASE = "e2e-passphrase-not-a-real-secret";
 
 let engineBin: Promise<string> | undefined;
@@ -39,11 +39,15 @@ export interface EngineStack {
     exportPlain(): Promise<string>;
 }
 
+/** The program's own files: what a new release of this program changes (everything but the packages). */
+const PROGRAM_FILES = PROJECT_FILES.filter((entry) => !["node_modules", "policy", "package.json"].includes(entry));
+
 /**
  * A new stack of this project in a temporary directory, on a file:// backend; `program` replaces
- * index.ts (to measure another program side by side with this one).
+ * index.ts (to measure another program side by side with this one). With `copyProgram`, the program's
+ * files are copies the test may change (a new release of this program), not links to the repository's.
  */
-export async function newStack(stackName: string, program?: string): Promise<EngineStack> {
+export async function newStack(stackName: string, program?: string, { copyProgram = false } = {}): Promise<EngineStack> {
     const bin = await engine();
     const base = await mkdtemp(join(tmpdir(), "wb-e2e-"));
     const workDir = join(base, "project");
@@ -53,6 +57,7 @@ export async function newStack(stackName: string, program?: string): Promise<Eng
     await copyFile(join(REPO, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
     for (const entry of PROJECT_FILES) {
         if (entry === "index.ts" && program !== undefined) await writeFile(join(workDir, entry), program);
+        else if (copyProgram && PROGRAM_FILES.includes(entry)) await cp(join(REPO, entry), join(workDir, entry), { recursive: true });
         else await symlink(join(REPO, entry), join(workDir, entry));
     }
     const env = {
@@ -101,7 +106,8 @@ export interface CliRun {
 
 /** `npm run check -- <args>` as a user runs it from the stack's project directory (tsx check/cli.ts). */
 export function runCheck(e: EngineStack, args: string[]): Promise<CliRun> {
-    return promisify(execFile)(join(REPO, "node_modules/.bin/tsx"), [join(REPO, "check/cli.ts"), ...args], { cwd: e.workDir, env: { ...process.env, ...e.env }, maxBuffer: 16 << 20 }).then(
+    // The project's own check (a copied program's, when the test changed it).
+    return promisify(execFile)(join(REPO, "node_modules/.bin/tsx"), [join(e.workDir, "check/cli.ts"), ...args], { cwd: e.workDir, env: { ...process.env, ...e.env }, maxBuffer: 16 << 20 }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
         (error: CliRun) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
     );

@@ -3,7 +3,7 @@
  * the same stdin the WorkbenchHost component gives the command provider.
  */
 import { ExecResult, Sandbox, sshRun } from "../sandbox/sandbox";
-import { hostCommand, HostStep } from "../../host/commands";
+import { hostCommand, HostAction, HostStep, installScriptsCommand, scriptsBundle, stepCommand } from "../../host/commands";
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../../host/plan";
 import { nodeName } from "../../components/workbenchCluster";
 import { rserverSettings } from "../../host/settings";
@@ -76,8 +76,24 @@ async function runGraph(order: PlannedStep[], waitsFor: (step: PlannedStep) => P
     if (failure) throw failure;
 }
 
+export interface ApplyOptions {
+    /** "update" runs the steps as an `up` runs a changed resource (a new connection, say); "apply" by default. */
+    action?: "apply" | "update";
+    /**
+     * Run the scripts installed on the host (`installScripts`), with the short commands the stack's resources
+     * hold; by default each command carries the whole script, as `npm run check` sends it.
+     */
+    installed?: boolean;
+}
+
+/** Installs the step scripts for the stack on each host, as a node's scripts resource does. */
+export async function installScripts(sandboxes: Sandbox | Sandbox[], stack: string): Promise<ExecResult[]> {
+    const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
+    return Promise.all(nodes.map((sb) => sshRun(sb, installScriptsCommand(stack), scriptsBundle())));
+}
+
 /** Every step's create (`apply`), as `pulumi up` runs them on a fresh stack: the same commands and stdin. */
-export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValues, clientSecret = CLIENT_SECRET): Promise<Run> {
+export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValues, clientSecret = CLIENT_SECRET, options: ApplyOptions = {}): Promise<Run> {
     const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
     const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
@@ -102,7 +118,7 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
     await runGraph(
         plan,
         (step) => (step.id === "preflight" ? refs(plan, step.after) : [...refs(plan, step.after), ...preflights]),
-        (step) => runStep(nodes, step.node, step.id, "apply", values, stdinFor(step), run),
+        (step) => runStep(nodes, step.node, step.id, options.action ?? "apply", values, stdinFor(step), run, options.installed),
     );
     run.milliseconds = Date.now() - started;
     return run;
@@ -112,22 +128,23 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
  * Every step's delete (`remove`), as `pulumi destroy` runs them: a step after every step that depends on
  * it. `inState` limits them to the steps the stack's state holds (after a run whose results were lost).
  */
-export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackValues, { inState }: { inState?: HostStep[] } = {}): Promise<Run> {
+export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackValues, { inState, installed }: { inState?: HostStep[]; installed?: boolean } = {}): Promise<Run> {
     const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
     const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
     const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined).filter((step) => !inState || inState.includes(step.id));
     const dependents = (step: PlannedStep) => plan.filter((s) => s.after.some((a) => a.node === step.node && a.id === step.id) || (step.id === "preflight" && s.id !== "preflight"));
-    await runGraph([...plan].reverse(), dependents, (step) => runStep(nodes, step.node, step.id, "remove", values, undefined, run));
+    await runGraph([...plan].reverse(), dependents, (step) => runStep(nodes, step.node, step.id, "remove", values, undefined, run, installed));
     run.milliseconds = Date.now() - started;
     return run;
 }
 
 const refs = (plan: PlannedStep[], wanted: StepRef[]) => wanted.map((w) => plan.find((s) => s.node === w.node && s.id === w.id)!);
 
-async function runStep(nodes: Sandbox[], node: number, id: HostStep, action: "apply" | "remove", values: HostValues & { addressedAs?: string }, stdin: string | undefined, run: Run) {
+async function runStep(nodes: Sandbox[], node: number, id: HostStep, action: HostAction, values: HostValues & { addressedAs?: string }, stdin: string | undefined, run: Run, installed = false) {
     const owner = nodeOwner(values.stack, { address: values.addressedAs ?? nodes[node].host, port: nodes[node].port });
-    const result = await sshRun(nodes[node], hostCommand(id, action, stepEnv(id, values, owner)), stdin);
+    const env = stepEnv(id, values, owner);
+    const result = await sshRun(nodes[node], installed ? stepCommand(id, action, env as typeof env & { WB_STACK: string }) : hostCommand(id, action, env), stdin);
     run.results.set(`${node}/${id}`, result);
     run.sshCommands++;
     if (result.code !== 0) throw new StepError(id, nameOf(nodes, node), result);
@@ -159,6 +176,11 @@ export function countSequence(calls: string[], sequence: string[]): number {
         if (sequence.every((s, j) => relevant[i + j] === s)) count++;
     }
     return count;
+}
+
+/** The names of the tokens `list-tokens` lists (its table without the header row), as the stand-in prints them. */
+export async function tokenRows(sandbox: Sandbox): Promise<string[]> {
+    return (await sandbox.exec("rstudio-server user-service list-tokens")).stdout.split("\n").slice(1).filter(Boolean);
 }
 
 export const MANAGED_FILES = [

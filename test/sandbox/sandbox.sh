@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test sandbox lifecycle (run as root).
 #
-#   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9|rocky10> <nscd 0|1> <raw|canonical> <authselect>
+#   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9|rocky10> <nscd 0|1> <raw|canonical> <authselect> [<arch>]
 #   sandbox.sh sshd-start <dir> <ssh-port>
 #   sandbox.sh stop <dir>
 #
@@ -17,6 +17,9 @@
 # 1.5 for rocky10 as on RHEL 10) and stand-ins for rpm, dnf and oddjobd; <authselect> is the
 # starting configuration, as `authselect select` takes it ("sssd", "winbind with-faillock", ...),
 # or "none" for a host never configured with authselect (ignored for debian).
+# <arch> (x86_64 by default, or aarch64) is the multiarch directory of Workbench's NSS module on debian:
+# /usr/lib/<arch>-linux-gnu/libnss_pwb.so.2 only, as an arm64 host lays it out (the libraries themselves
+# stay this machine's; the RHEL family keeps it in /usr/lib64 on both).
 # stop kills every process chrooted into <dir>/root, unmounts the overlay, checks that nothing is
 # mounted below <dir> any more, and only then removes <dir>.
 set -euo pipefail
@@ -36,7 +39,7 @@ pids_in() {
 }
 
 install_standin() {
-  local root="$1" os="$2" nscd="$3" tools="$4" prompts="$5" lib=/usr/lib/standin bin=/usr/lib/rstudio-server/bin line
+  local root="$1" os="$2" nscd="$3" tools="$4" prompts="$5" arch="$6" lib=/usr/lib/standin bin=/usr/lib/rstudio-server/bin line
   install -d "$root$lib" "$root/var/lib/standin"
   install -m 0755 "$here"/standin/*.py "$tools/rskey" "$root$lib/"
   echo "$prompts" >"$root/var/lib/standin/encrypt-prompt-style"
@@ -75,7 +78,8 @@ install_standin() {
     printf '%s\n' glibc pam sudo openssh-server authselect rstudio-workbench >"$root/var/lib/standin/rpm-installed"
     if [ "$nscd" = 1 ]; then echo nscd >>"$root/var/lib/standin/rpm-installed"; fi
   else
-    echo "stand-in for Posit Workbench's NSS module" >"$root/usr/lib/x86_64-linux-gnu/libnss_pwb.so.2"
+    install -d "$root/usr/lib/$arch-linux-gnu"
+    echo "stand-in for Posit Workbench's NSS module" >"$root/usr/lib/$arch-linux-gnu/libnss_pwb.so.2"
   fi
 }
 
@@ -132,14 +136,15 @@ sshd_start() {
 }
 
 start() {
-  [ $# -eq 10 ] || die "usage: sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <os> <nscd> <prompts> <authselect>"
-  local dir="$1" rootfs="$2" tools="$3" port="$4" www_port="$5" authorized="$6" os="$7" nscd="$8" prompts="$9" authselect="${10}"
+  [ $# -eq 10 ] || [ $# -eq 11 ] || die "usage: sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <os> <nscd> <prompts> <authselect> [<arch>]"
+  local dir="$1" rootfs="$2" tools="$3" port="$4" www_port="$5" authorized="$6" os="$7" nscd="$8" prompts="$9" authselect="${10}" arch="${11:-x86_64}"
   case "$os" in debian | rocky9 | rocky10) ;; *) die "unknown os $os (debian, rocky9 or rocky10)" ;; esac
+  case "$arch" in x86_64 | aarch64) ;; *) die "unknown arch $arch (x86_64 or aarch64)" ;; esac
   local root="$dir/root"
   mkdir -p "$dir/upper" "$dir/work" "$root"
   mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$dir/upper,workdir=$dir/work" "$root"
 
-  install_standin "$root" "$os" "$nscd" "$tools" "$prompts"
+  install_standin "$root" "$os" "$nscd" "$tools" "$prompts" "$arch"
   ssh-keygen -q -t ed25519 -N '' -C sandbox -f "$root/etc/ssh/ssh_host_ed25519_key"
   install -d -m 0700 "$root/home/admin/.ssh"
   install -m 0600 "$authorized" "$root/home/admin/.ssh/authorized_keys"

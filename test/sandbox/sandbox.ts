@@ -37,6 +37,12 @@ export interface SandboxOptions {
      * flushed). Either way the value is rskey's.
      */
     encryptPrompts?: "raw" | "canonical";
+    /**
+     * Debian only: the multiarch directory Workbench's NSS module is in, /usr/lib/<arch>-linux-gnu
+     * ("x86_64" by default). "aarch64" lays it out as on an arm64 host: the module only under
+     * /usr/lib/aarch64-linux-gnu (the sandbox's own libraries stay this machine's).
+     */
+    arch?: "x86_64" | "aarch64";
 }
 
 export interface Sandbox {
@@ -136,7 +142,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const started = await run(SANDBOX_SH, [
         "start", dir, image, toolsDir, String(port), String(workbenchPort), `${keyPath}.pub`,
         os, options.nscd === false ? "0" : "1", options.encryptPrompts ?? "raw",
-        options.authselect ?? "sssd",
+        options.authselect ?? "sssd", options.arch ?? "x86_64",
     ]);
     if (started.code !== 0) {
         await stopDir(dir);

@@ -52,14 +52,15 @@ describe("planHostSteps", () => {
 describe("stepEnv", () => {
     const values = { clientId: "c", stack: "prod", settings: { "auth-openid": "1" }, scimTokenDays: 7 };
 
-    it("makes every step that writes check the key hash on its stdin, beside its node's preflight id, and gives only the stack and owner to preflight and restart", () => {
+    it("makes every step that writes check the key hash on its stdin, beside its node's preflight id, and gives only the stack and owner to preflight (with the provisioning, for its version floor) and restart", () => {
         for (const id of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "scim-token"] as const) {
             expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_KEY_CHECK, id).toBe("stdin");
             expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_STACK, id).toBe("prod");
             expect(stepStdin(id, h("9"), "workbench-10-0-0-5-22-preflight-1a2b3c4d", "rest\n"), id).toBe(`secure-cookie-key-sha256=${h("9")} preflight=workbench-10-0-0-5-22-preflight-1a2b3c4d\nrest\n`);
         }
         expect(stepStdin("restart", h("9"), "p", "digest\n")).toBe("digest\n");
-        expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22" });
+        expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22", WB_PROVISIONING: "scim" });
+        expect(stepEnv("preflight", { ...values, scimTokenDays: undefined }, "").WB_PROVISIONING).toBe("jit");
         expect(stepEnv("restart", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22" });
     });
 
@@ -72,7 +73,8 @@ describe("stepEnv", () => {
     });
 
     it("names the SCIM token after the stack", () => {
-        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7" });
+        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7", WB_TOKEN_ROTATION: "" });
+        expect(stepEnv("scim-token", { ...values, scimTokenRotation: "2026-12-01T00:00:00Z" }, "").WB_TOKEN_ROTATION).toBe("2026-12-01T00:00:00Z");
     });
 });
 
@@ -85,7 +87,7 @@ describe("reviewedSteps", () => {
         expect(steps["rserver-conf"].values.WB_SETTINGS).toEqual(["auth-openid=1", "auth-openid-username-claim=email"]);
         expect(steps["client-secret"].values).toEqual({ WB_CLIENT_ID: "c1" });
         expect(steps.nscd.does).toEqual(["Turns off NSCD's passwd and group caches, which would hide users Workbench provisions."]);
-        expect(steps["scim-token"].does.at(-1)).toBe("  WB_TOKEN_DAYS  its lifetime in days");
+        expect(steps["scim-token"].does.at(-1)).toBe("  WB_TOKEN_ROTATION  changes when the stack rotates the token (empty when it never does)");
         // What only the program uses internally is not listed.
         for (const step of Object.values(steps)) expect(Object.keys(step.values).filter((k) => /WB_(STEP|OWNER|KEY_CHECK|MANAGED_KEYS)/.test(k))).toEqual([]);
     });

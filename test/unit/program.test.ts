@@ -74,7 +74,7 @@ describe("the program in managed mode (JIT)", async () => {
             expect(connection).toMatchObject({ host: "10.0.0.5", port: 22, user: "azureuser", hostKey: HOST_KEY });
             expect(cmd.inputs.triggers).toEqual(["10.0.0.5:22"]);
             expect(cmd.inputs.create).toMatch(new RegExp(`^(sudo -n true .*; )?sudo -n env WB_STEP='${step}' `));
-            expect(cmd.inputs.delete).toMatch(new RegExp(`bash -c '.*' ${step} remove$`, "s"));
+            expect(cmd.inputs.delete).toMatch(new RegExp(`bash -c '.*' '/var/lib/posit-workbench-entra/scripts/[^/]+/${step}-v\\d+\\.sh' remove$`, "s"));
         }
     });
 
@@ -162,7 +162,8 @@ describe("the program in SCIM mode", async () => {
     it("replaces the token 30 days before it expires", () => {
         const rotation = resources.find((r) => r.name === "workbench-scim-token-rotation");
         expect(rotation?.inputs.rotationDays).toBe(335);
-        expect(commandNamed(resources, "scim-token").inputs.triggers).toEqual(["10.0.0.5:22", "workbench-scim-token-rotation-id"]);
+        expect(commandNamed(resources, "scim-token").inputs.create).toContain("WB_TOKEN_ROTATION='workbench-scim-token-rotation-id'");
+        expect(commandNamed(resources, "scim-token").inputs.triggers).toEqual(["10.0.0.5:22"]);
         expect(commandNamed(resources, "restart").inputs.triggers).toEqual(["10.0.0.5:22"]);
     });
 

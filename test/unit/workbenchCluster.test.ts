@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { stepResourceName, WorkbenchCluster } from "../../components/workbenchCluster";
+import { scriptsResourceName, stepResourceName, WorkbenchCluster } from "../../components/workbenchCluster";
+import { installScriptsCommand, removeScriptsCommand, scriptsBundle, stepCommand } from "../../host/commands";
 import { planHostSteps } from "../../host/plan";
+import { releaseDigest } from "../../host/steps";
 import { CLIENT_ID, CLIENT_SECRET, HOST_KEY, SCIM_TOKEN, SSH_PRIVATE_KEY } from "./program";
 
 const KEY_HASH = "a".repeat(64);
@@ -45,6 +47,7 @@ async function build(nodes: number) {
             clientSecret: pulumi.secret(CLIENT_SECRET),
             settings: { "auth-openid": "1" },
             scimTokenDays: 30,
+            scimTokenRotation: "2026-12-01T00:00:00Z",
         },
         {
             transformations: [
@@ -55,14 +58,22 @@ async function build(nodes: number) {
             ],
         },
     );
+    const scripts = captured.filter((c) => c.name.includes("-scripts-") && !c.name.endsWith("-scripts-removal"));
+    const removals = captured.filter((c) => c.name.endsWith("-scripts-removal"));
+    const steps = captured.filter((c) => !c.name.includes("-scripts-"));
     const step = (name: string) => {
         const found = captured.find((c) => c.name === `wb-${name}`);
         if (!found) throw new Error(`no step ${name}`);
         return found;
     };
-    const deps = (name: string) => ((step(name).opts.dependsOn as pulumi.Resource[]) ?? []).map((r) => captured.find((c) => c.resource === r)!.name.replace(/^wb-/, "")).sort();
+    /** The steps a step waits for (every step also waits for its node's scripts, tested apart). */
+    const deps = (name: string) =>
+        ((step(name).opts.dependsOn as pulumi.Resource[]) ?? [])
+            .map((r) => captured.find((c) => c.resource === r)!.name.replace(/^wb-/, ""))
+            .filter((n) => !n.includes("-scripts-"))
+            .sort();
     const resolved = (o: pulumi.Input<any>) => new Promise<any>((resolve) => pulumi.output(o).apply(resolve));
-    return { cluster, captured, step, deps, resolved };
+    return { cluster, captured, steps, scripts, removals, step, deps, resolved };
 }
 
 describe("WorkbenchCluster on one host", () => {
@@ -72,7 +83,7 @@ describe("WorkbenchCluster on one host", () => {
     });
 
     it("registers the host steps in order under the component", () => {
-        expect(b.captured.map((c) => c.name)).toEqual([
+        expect(b.steps.map((c) => c.name)).toEqual([
             "wb-10-0-0-5-22-preflight",
             "wb-encrypt-client-secret",
             "wb-10-0-0-5-22-client-secret",
@@ -87,7 +98,49 @@ describe("WorkbenchCluster on one host", () => {
     });
 
     it("deletes before replacing every step whose delete restores the host, so an old step's restore never undoes a new step's work", () => {
-        for (const c of b.captured) expect(c.opts.deleteBeforeReplace, c.name).toBe(c.name !== "wb-encrypt-client-secret");
+        for (const c of b.steps) expect(c.opts.deleteBeforeReplace, c.name).toBe(c.name !== "wb-encrypt-client-secret");
+    });
+
+    it("installs the step scripts once per release of the steps: named after their versions, never updated, nothing to delete", async () => {
+        expect(b.scripts.map((c) => c.name)).toEqual([`wb-10-0-0-5-22-scripts-${releaseDigest()}`]);
+        expect(scriptsResourceName("wb", { address: "10.0.0.5", port: 22, user: "admin" })).toBe(b.scripts[0].name);
+        const [scripts] = b.scripts;
+        expect(scripts.props.create).toBe(installScriptsCommand("prod"));
+        expect(scripts.props.stdin).toBe(scriptsBundle());
+        expect(scripts.props.delete).toBeUndefined();
+        expect(scripts.opts.ignoreChanges).toEqual(["create", "stdin", "connection"]);
+        expect(await b.resolved(scripts.props.connection)).toMatchObject({ host: "10.0.0.5", port: 22, user: "admin", hostKey: HOST_KEY });
+        for (const c of b.steps) expect((c.opts.dependsOn as pulumi.Resource[]).includes(scripts.resource), c.name).toBe(true);
+    });
+
+    it("removes the scripts after the node's last step, with a resource that has only a delete (so a new connection runs nothing)", async () => {
+        expect(b.removals.map((c) => c.name)).toEqual(["wb-10-0-0-5-22-scripts-removal"]);
+        const [removal] = b.removals;
+        expect(removal.props.create).toBeUndefined();
+        expect(removal.props.update).toBeUndefined();
+        expect(removal.props.delete).toBe(removeScriptsCommand("prod", "prod/10.0.0.5:22"));
+        expect(await b.resolved(removal.props.connection)).toMatchObject({ host: "10.0.0.5", hostKey: HOST_KEY });
+        for (const c of b.steps) expect((c.opts.dependsOn as pulumi.Resource[]).includes(removal.resource), c.name).toBe(true);
+    });
+
+    it("runs the installed scripts: create, update and delete name the step's version and carry its values, never the script", async () => {
+        for (const c of b.steps) {
+            const [create, update, remove] = await Promise.all([b.resolved(c.props.create), b.resolved(c.props.update), b.resolved(c.props.delete)]);
+            const id = c.name.replace(/^wb-(10-0-0-5-22-)?/, "") as Parameters<typeof stepCommand>[0];
+            expect(create, c.name).toMatch(new RegExp(`'/var/lib/posit-workbench-entra/scripts/prod/${id}-v\\d+\\.sh' apply$`));
+            expect(update, c.name).toBe(create.replace(/ apply$/, " update"));
+            expect(remove, c.name).toMatch(/ remove$/);
+            for (const command of [create, update, remove]) {
+                expect(command.length, c.name).toBeLessThan(1500);
+                expect(command, c.name).not.toContain("wb_fail");
+            }
+        }
+    });
+
+    it("gives the token step the rotation as a value, not a trigger: a rotation is an update the step answers with a new token", async () => {
+        const token = b.step("scim-token");
+        expect(token.props.triggers).toEqual(["10.0.0.5:22"]);
+        expect(await b.resolved(token.props.create)).toContain("WB_TOKEN_ROTATION='2026-12-01T00:00:00Z'");
     });
 
     it("orders the steps: encrypt after preflight, secret before rserver.conf, PAM before NSS, restart after all, token after restart", () => {
@@ -134,7 +187,7 @@ describe("WorkbenchCluster on one host", () => {
 
     it("never puts a secret in a command string", async () => {
         for (const c of b.captured) {
-            const commands = `${await b.resolved(c.props.create)}${await b.resolved(c.props.delete)}`;
+            const commands = `${await b.resolved(c.props.create)}${await b.resolved(c.props.update)}${await b.resolved(c.props.delete)}`;
             for (const secret of [CLIENT_SECRET, ENCRYPTED, SCIM_TOKEN, SSH_PRIVATE_KEY]) expect(commands, c.name).not.toContain(secret);
         }
     });

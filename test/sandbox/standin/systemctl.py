@@ -1,5 +1,9 @@
 """systemctl shim (a chroot has no systemd). Every unit call is recorded as "<verb> <unit>" in
-/var/log/standin/systemctl.log ("enable --now <unit>" when --now is given)."""
+/var/log/standin/systemctl.log ("enable --now <unit>" when --now is given); `show`, a query, is not.
+
+`show <unit> -p <property>` answers from /var/lib/standin/systemctl-show/<unit>, lines as systemctl show
+prints them ("Environment=A=1 B=2", one "EnvironmentFiles=<path> (ignore_errors=no)" line per file): the
+lines of each property asked for, nothing for a property the file does not have."""
 import json
 import sys
 
@@ -7,6 +11,7 @@ import services
 from standin import log_line
 
 ENABLED = "/var/lib/standin/systemctl-enabled.json"
+SHOW = "/var/lib/standin/systemctl-show"
 DEFAULT_ENABLED = {"rstudio-server": True, "rstudio-launcher": True, "nscd": True, "oddjobd": False}
 VERBS = ("start", "stop", "restart", "try-restart", "reload-or-restart", "status", "is-active",
          "is-enabled", "enable", "disable", "list-unit-files")
@@ -77,7 +82,39 @@ def run(verb, unit, now, quiet):
     return 0
 
 
+def show(args):
+    """show UNIT... -p NAME[,NAME] | --property=NAME: the unit's lines for those properties."""
+    units, wanted = [], []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("-p", "--property") and rest:
+            wanted += rest.pop(0).split(",")
+        elif arg.startswith("--property="):
+            wanted += arg.split("=", 1)[1].split(",")
+        elif arg.startswith("-"):
+            print(f"systemctl (stand-in): unsupported option for show: {arg}", file=sys.stderr)
+            return 1
+        else:
+            units.append(arg.removesuffix(".service"))
+    if not units or not wanted:
+        print("systemctl (stand-in): show needs a unit and -p", file=sys.stderr)
+        return 1
+    for unit in units:
+        try:
+            with open(f"{SHOW}/{unit}", encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            if line.split("=", 1)[0] in wanted:
+                print(line)
+    return 0
+
+
 def main(args):
+    if args[:1] == ["show"]:
+        return show(args[1:])
     flags = {a for a in args if a.startswith("-")}
     words = [a for a in args if not a.startswith("-")]
     verb, units = (words[0], [u.removesuffix(".service") for u in words[1:]]) if words else ("", [])

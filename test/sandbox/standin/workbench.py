@@ -21,7 +21,16 @@ REFUSE_START = "/etc/rstudio/.standin-refuse-start"
 OPTIONS = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rserver-options.txt")
 KEY_FILES = ("/etc/rstudio/secure-cookie-key", "/var/lib/rstudio-server/secure-cookie-key")
 TOKENS = "/var/lib/rstudio-server/standin-tokens.json"
+TOKEN_NAME_WIDTH = "/var/lib/standin/token-name-width"
+DATE = "%Y-%m-%d %H:%M:%S"
 VERSION = "2024.12.1+563.pro5 Workbench (Kousa Dogwood) (stand-in)"
+# What `version` prints instead of VERSION, when a test writes it (another release, or garbage).
+VERSION_FILE = "/var/lib/standin/version"
+# A Workbench that does not serve /health-check even with server-health-check-enabled=1 (whether a
+# Basic licence serves it is undocumented): 404, as for any path it does not serve.
+NO_HEALTH_CHECK = "/var/lib/standin/no-health-check"
+SIGN_IN_PAGE = "<!DOCTYPE html>\n<html><head><title>Sign In - Posit Workbench</title></head>" \
+               "<body><form action=\"auth-do-sign-in\" method=\"POST\"></form></body></html>\n"
 BOOLEANS = ("1", "0", "true", "false", "yes", "no", "on", "off")
 RSKEY = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rskey")
 PROMPT_STYLE = "/var/lib/standin/encrypt-prompt-style"
@@ -106,8 +115,9 @@ def tls_context(conf):
 
 
 def rserver(args):
-    """The server: only /health-check (when server-health-check-enabled=1), always on 127.0.0.1;
-    over HTTPS when ssl-enabled=1, as rserver serves it then."""
+    """The server, always on 127.0.0.1: /health-check (when server-health-check-enabled=1, unless
+    NO_HEALTH_CHECK exists) and the sign-in page /auth-sign-in; over HTTPS when ssl-enabled=1, as
+    rserver serves it then."""
     import http.server  # imported here: every other command starts faster without it
 
     conf, error = read_conf()
@@ -116,7 +126,7 @@ def rserver(args):
         return 1
     if "--test-config" in args:
         return 0
-    health_check = is_true(conf, "server-health-check-enabled")
+    health_check = is_true(conf, "server-health-check-enabled") and not os.path.exists(NO_HEALTH_CHECK)
     try:
         tls = tls_context(conf)
     except ValueError as e:
@@ -125,12 +135,15 @@ def rserver(args):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's naming)
-            if self.path != "/health-check" or not health_check:
+            if self.path == "/health-check" and health_check:
+                body, kind = HEALTH.encode(), "text/plain"
+            elif self.path.split("?", 1)[0] == "/auth-sign-in":
+                body, kind = SIGN_IN_PAGE.encode(), "text/html; charset=utf-8"
+            else:
                 self.send_error(404)
                 return
-            body = HEALTH.encode()
             self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -240,8 +253,30 @@ def save_tokens(tokens):
         json.dump(tokens, f)
 
 
+def print_token_table(tokens):
+    """`list-tokens` as Posit's Managing Tokens page describes it: "a table of all tokens ... including the
+    token name, scrubbed token key, creation date, expiration date, and last used date"
+    (https://docs.posit.co/ide/server-pro/admin/user_provisioning/managing_tokens.html). The page shows no
+    example, so the layout (a header row, columns two spaces apart) is the stand-in's own; whether long names
+    are cut is not documented either: a number in TOKEN_NAME_WIDTH cuts them to that width, ending in "..."."""
+    try:
+        with open(TOKEN_NAME_WIDTH, encoding="utf-8") as f:
+            width = int(f.read().strip())
+    except FileNotFoundError:
+        width = None
+    rows = [("Name", "Token", "Created", "Expires", "Last Used")]
+    for name, entry in tokens.items():
+        if width and len(name) > width:
+            name = name[: width - 3] + "..."
+        rows.append((name, entry.get("scrubbed", "****"), entry.get("created", "unknown"), entry["expires"] or "never", "never"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
 def user_service(args):
-    """user-service generate-token NAME [--duration DAYS|--no-expiry] | list-tokens | revoke-token NAME|--all"""
+    """user-service generate-token [--duration DAYS|--no-expiry] NAME | list-tokens | revoke-token [--all] NAME
+    (Posit's rstudio-server CLI reference: options before the name)"""
     if os.geteuid() != 0:
         print("user-service must be run as root", file=sys.stderr)
         return 1
@@ -261,15 +296,16 @@ def user_service(args):
         if name in tokens:
             print(f"A token named '{name}' already exists", file=sys.stderr)
             return 1
-        expiry = None if "--no-expiry" in flags else time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86400))
+        now = time.time()
+        expiry = None if "--no-expiry" in flags else time.strftime(DATE, time.gmtime(now + days * 86400))
         token = secrets.token_urlsafe(32)
-        tokens[name] = {"sha256": hashlib.sha256(token.encode()).hexdigest(), "expires": expiry}
+        tokens[name] = {"sha256": hashlib.sha256(token.encode()).hexdigest(), "created": time.strftime(DATE, time.gmtime(now)),
+                        "expires": expiry, "scrubbed": token[:4] + "*" * 12}
         save_tokens(tokens)
         print(token)
         return 0
     if verb == "list-tokens":
-        for name, entry in tokens.items():
-            print(f"{name}\texpires {entry['expires'] or 'never'}")
+        print_token_table(tokens)
         return 0
     if verb == "revoke-token" and (names or "--all" in flags):
         if "--all" in flags:
@@ -322,7 +358,11 @@ def main(name, args):
         print("User Name\tStatus\tLast Sign In\tAdmin")
         return 0
     if command == "version":
-        print(VERSION)
+        try:
+            with open(VERSION_FILE, encoding="utf-8") as f:
+                print(f.read(), end="")
+        except FileNotFoundError:
+            print(VERSION)
         return 0
     print(f"Usage: rstudio-server {{start|stop|restart|status|test-config|encrypt-password|"
           f"user-service|list-users|version}} (stand-in, unknown command '{command}')", file=sys.stderr)
