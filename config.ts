@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { UserError } from "./errors";
+import { scimTokenRotationDays } from "./host/plan";
 
 /** The Pulumi project name, which is also the configuration namespace (`<namespace>:<key>`). */
 export const CONFIG_NAMESPACE = "posit-workbench-entra";
@@ -282,7 +283,7 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
         appDisplayName: parsed.appDisplayName ?? `Posit Workbench (${stack})`,
         redirectUri: `https://${parsed.hostname}/openid/callback`,
         scimBaseAddress: `https://${parsed.hostname}/scim/v2`,
-        scimTokenRotationDays: parsed.scimTokenDays > 60 ? parsed.scimTokenDays - 30 : Math.ceil(parsed.scimTokenDays / 2),
+        scimTokenRotationDays: scimTokenRotationDays(parsed.scimTokenDays),
     };
 }
 

@@ -92,6 +92,12 @@ export function stepStdin(id: HostStep, keyHash: string, preflightId: string, in
 
 export const checksSharedKey = (id: HostStep) => KEY_CHECKED.includes(id);
 
+/**
+ * After how many days a managed app's stack rotates a SCIM token of the given lifetime: 30 days before it
+ * expires, or halfway through a lifetime of 60 days or less. The check warns from then on.
+ */
+export const scimTokenRotationDays = (lifetimeDays: number) => (lifetimeDays > 60 ? lifetimeDays - 30 : Math.ceil(lifetimeDays / 2));
+
 /** The name of the SCIM token in Workbench, per stack so stacks sharing a host do not collide. */
 export const scimTokenName = (stack: string) => `Entra ID User Provisioning Token (pulumi ${stack})`;
 
@@ -123,6 +129,8 @@ export function stepEnv(id: HostStep, values: HostValues, owner: string): Record
                 WB_TOKEN_NAME: scimTokenName(values.stack),
                 WB_TOKEN_DAYS: String(values.scimTokenDays ?? 365),
                 WB_TOKEN_ROTATION: values.scimTokenRotation ?? "",
+                // The days before expiry from which `check` warns.
+                WB_TOKEN_WARN_DAYS: String((values.scimTokenDays ?? 365) - scimTokenRotationDays(values.scimTokenDays ?? 365)),
             };
         default:
             return keyCheck;

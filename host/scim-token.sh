@@ -5,6 +5,7 @@
 #   WB_TOKEN_NAME      the token's name in Workbench
 #   WB_TOKEN_DAYS      its lifetime in days
 #   WB_TOKEN_ROTATION  changes when the stack rotates the token (empty when it never does)
+#   WB_TOKEN_WARN_DAYS check warns this many days before it expires (when the stack would rotate it)
 
 # Workbench shows a token's value once, when it makes it. So that a later run (a new SSH key, a new
 # release of this program) can print the same token again instead of replacing it, the host keeps a copy
@@ -20,6 +21,10 @@ GUIDE_TOKEN_NAME="Entra ID User Provisioning Token"
 identity() { printf 'name=%s\ndays=%s\nrotation=%s\n' "$WB_TOKEN_NAME" "$WB_TOKEN_DAYS" "${WB_TOKEN_ROTATION:-}"; }
 same_identity() { [ -s "$MADE" ] && [ "$(head -n 3 "$MADE")" = "$(identity)" ]; }
 made_on() { sed -n 's/^created=//p' "$MADE" 2>/dev/null; }
+# When the token expires, from the record: the day it was made plus its lifetime.
+expires_on() { date -u -d "$(made_on | cut -c1-10) + $WB_TOKEN_DAYS days" +%Y-%m-%d; }
+# Whole days from today to that day (UTC); 0 on the day it expires, which counts as expired.
+days_left() { echo $(( ($(date -u -d "$(expires_on)" +%s) - $(date -u -d "$(date -u +%Y-%m-%d)" +%s)) / 86400 )); }
 
 require_openssl() {
   command -v openssl >/dev/null 2>&1 \
@@ -65,13 +70,13 @@ apply() {
   cat >/dev/null
   require_openssl
   listing=$(token_listing)
-  if [ -n "$listing" ] && same_identity && token=$(unseal) && looks_like_token "$token"; then
+  if [ -n "$listing" ] && same_identity && [ "$(days_left)" -gt 0 ] && token=$(unseal) && looks_like_token "$token"; then
     wb_log "keeping SCIM token \"$WB_TOKEN_NAME\" made on $(made_on): its name, lifetime and rotation are unchanged"
     printf '%s' "$token"
     return 0
   fi
   # A token of this name that cannot be printed again (made with other values, or left by a run whose
-  # result was lost without a sealed copy) is replaced.
+  # result was lost without a sealed copy) or that has expired is replaced.
   [ -z "$listing" ] || revoke
   # Posit's syntax: generate-token [--duration <days>] NAME (rstudio-server CLI reference).
   output=$(rstudio-server user-service generate-token --duration "$WB_TOKEN_DAYS" "$WB_TOKEN_NAME" 2>/dev/null) \
@@ -114,12 +119,13 @@ check() {
     wb_would_change "this host's sealed copy of the SCIM token cannot be read (secure-cookie-key changed, or the copy is gone): apply would replace the token, and Entra ID needs the new one"
     return 0
   fi
-  expires=$(date -u -d "$(made_on | cut -c1-10) + $WB_TOKEN_DAYS days" +%Y-%m-%d)
-  days=$(( ($(date -u -d "$expires" +%s) - $(date -u +%s)) / 86400 ))
-  if [ "$days" -lt 0 ]; then
-    wb_would_change "the SCIM token \"$WB_TOKEN_NAME\" expired on $expires (made on $(made_on) for $WB_TOKEN_DAYS days)"
-  elif [ "$days" -le 30 ]; then
-    wb_warning "the SCIM token \"$WB_TOKEN_NAME\" expires on $expires, in $days days (made on $(made_on) for $WB_TOKEN_DAYS days): rotate it before then"
+  expires=$(expires_on)
+  days=$(days_left)
+  if [ "$days" -le 0 ]; then
+    wb_problem "the SCIM token \"$WB_TOKEN_NAME\" expired on $expires (made on $(made_on) for $WB_TOKEN_DAYS days): Entra ID can no longer provision or deprovision users"
+    wb_would_change "apply would replace the expired SCIM token, and Entra ID needs the new one"
+  elif [ "$days" -le "${WB_TOKEN_WARN_DAYS:-30}" ]; then
+    wb_warning "the SCIM token \"$WB_TOKEN_NAME\" expires on $expires, in $days days (made on $(made_on) for $WB_TOKEN_DAYS days): rotate it before then (a managed app's stack does on 'pulumi up --refresh')"
   else
     echo "note=the SCIM token \"$WB_TOKEN_NAME\" is listed; it expires on $expires, in $days days (made on $(made_on) for $WB_TOKEN_DAYS days)"
   fi

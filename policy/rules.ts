@@ -109,9 +109,17 @@ function checkCommand(name: string, props: Record<string, any>, secrets: string[
     }
 }
 
+/**
+ * What a host command sends on stdin, which is a secret (the client secret, its encrypted form, a digest),
+ * but for the command that installs this program's own step scripts: their text, public like the program.
+ */
+const stdinSecret = (props: Record<string, any>) => {
+    const create = known(() => props.create);
+    return typeof create === "string" && / install-scripts install$/.test(create) ? undefined : known(() => props.stdin);
+};
+
 /** The secrets a host command itself carries: what it sends on stdin and its SSH credentials. */
-const ownSecrets = (props: Record<string, any>) =>
-    secretLines([known(() => props.stdin), known(() => props.connection?.privateKey), known(() => props.connection?.password)]);
+const ownSecrets = (props: Record<string, any>) => secretLines([stdinSecret(props), known(() => props.connection?.privateKey), known(() => props.connection?.password)]);
 
 export const noSecretInCommand: ResourceValidationPolicy = {
     name: "no-secret-in-command-string",
@@ -129,7 +137,7 @@ export const noStackSecretInCommand: StackValidationPolicy = {
     validateStack: (args, report) => {
         const secrets = secretLines(
             args.resources.flatMap((r) => {
-                if (r.type === REMOTE_COMMAND) return [known(() => r.props.stdin), known(() => r.props.connection?.privateKey)];
+                if (r.type === REMOTE_COMMAND) return [stdinSecret(r.props), known(() => r.props.connection?.privateKey)];
                 if (r.type === APPLICATION_PASSWORD) return [known(() => r.props.value)];
                 if (r.type === SYNCHRONIZATION_SECRET) {
                     const credentials = known(() => r.props.credentials) as Credential[] | undefined;

@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sandbox, freePort, startSandbox } from "../sandbox/sandbox";
-import { countSequence, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
+import { countSequence, RESTART_SEQUENCE, systemctlCalls, tokenRows } from "../host/driver";
 import { CliRun, engineUnavailable, EngineStack, newStack, runCheck } from "./engine";
 import { hostConfig, NS, secretsIn, shareLogin, sshConnections } from "./stacks";
 
@@ -132,7 +132,7 @@ describe("npm run check", async () => {
             const after = keep(await runCheck(e, ["--stack", e.stack.name, "--json"]));
             expect(after.code, after.stdout).toBe(0);
             expect((await sb.readFile("/etc/rstudio/rserver.conf")).match(/^# Managed by posit-workbench-entra /gm)).toHaveLength(1);
-            expect((await sb.exec("rstudio-server user-service list-tokens")).stdout.split("\n").filter(Boolean)).toHaveLength(1);
+            expect(await tokenRows(sb)).toHaveLength(1);
         });
 
         it("names the node it cannot reach and the node with another secure-cookie-key, exit 1", async () => {

@@ -5,15 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
-import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
+import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls, tokenRows } from "../host/driver";
 import { engineUnavailable, EngineStack, newStack, runCheck } from "./engine";
-import { hostConfig, NS, secretsIn, shareLogin, sshConnections, STEPS_PER_NODE } from "./stacks";
+import { hostConfig, NS, SCRIPT_RESOURCES_PER_NODE, secretsIn, shareLogin, sshConnections, STEPS_PER_NODE } from "./stacks";
 
 const SECRET = "Clu~cluster-client-secret-0123456789abcd";
 const KEY_FILE = "/var/lib/rstudio-server/secure-cookie-key";
 
 const encryptions = async (sb: Sandbox) => ((await sb.readFile("/var/log/standin/cmdlines.log")).match(/^--- \S+ \S*rstudio-server encrypt-password$/gm) ?? []).length;
-const tokens = async (sb: Sandbox) => (await sb.exec("rstudio-server user-service list-tokens")).stdout.split("\n").filter(Boolean);
+const tokens = tokenRows;
 /** When systemd last started Workbench on a node, and when a managed file of a node last changed (ns since the epoch). */
 const lastStart = async (sb: Sandbox) => BigInt((await sb.exec("stat -c %.9Y /var/log/standin/systemctl.log | tr -d .")).stdout.trim());
 const firstWrite = async (sb: Sandbox) =>
@@ -48,7 +48,7 @@ describe("a cluster", async () => {
         it("configures both nodes in one up: one encryption and one token on node 1, one restart each, node 2 after node 1", async () => {
             const up = await e.stack.up();
             expect(up.summary.result).toBe("succeeded");
-            expect(up.summary.resourceChanges).toMatchObject({ create: 1 + 1 + 2 * STEPS_PER_NODE + 2 });
+            expect(up.summary.resourceChanges).toMatchObject({ create: 1 + 1 + 2 * (STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE) + 2 });
             expect([await encryptions(one), await encryptions(two)]).toEqual([1, 0]);
             expect((await tokens(one)).filter((t) => t.includes(`pulumi cluster${process.pid}`))).toHaveLength(1);
             expect(await tokens(two)).toEqual([]);
@@ -81,7 +81,7 @@ describe("a cluster", async () => {
             const oneConnections = await sshConnections(one);
             await e.stack.setAllConfig(clusterConfig([one]));
             const up = await e.stack.up();
-            expect(up.summary.resourceChanges).toMatchObject({ delete: STEPS_PER_NODE });
+            expect(up.summary.resourceChanges).toMatchObject({ delete: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE });
             expect(await fingerprints(two, MANAGED_FILES)).toEqual(beforeTwo);
             expect(await fingerprints(one, MANAGED_FILES)).toEqual(oneNow);
             expect(await sshConnections(one)).toBe(oneConnections);

@@ -73,6 +73,12 @@ function dayTwo() {
         await sb?.stop();
     });
 
+    it("a no-op up runs nothing (the figure to compare with)", async () => {
+        const run = await upAndMeasure("nothing changed");
+        expect(run.ssh).toBe(0);
+        expect(run.changes).toEqual({});
+    });
+
     it("a new SSH key runs no step's apply: no file written, no restart, the same SCIM token on the host and in the outputs", async () => {
         const rowsBefore = await tokenRows(sb);
         await e.stack.setConfig(`${NS}:sshPrivateKey`, { value: secondKey, secret: true });

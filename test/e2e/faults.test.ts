@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
-import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
+import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls, tokenRows } from "../host/driver";
 import { engineUnavailable, EngineStack, newStack } from "./engine";
 import { hostConfig, NS } from "./stacks";
 
@@ -16,7 +16,7 @@ const SECRET = "Cut~interrupted-client-secret-0123456789a";
 const CUT_POINTS = ["encrypt", "rserver-conf", "restart", "scim-token"] as const;
 type CutPoint = (typeof CUT_POINTS)[number];
 
-const tokens = async (sb: Sandbox) => (await sb.exec("rstudio-server user-service list-tokens")).stdout.split("\n").filter(Boolean);
+const tokens = tokenRows;
 const restarts = async (sb: Sandbox) => countSequence(await systemctlCalls(sb), RESTART_SEQUENCE);
 const stateDir = async (sb: Sandbox) => (await sb.exec("find /var/lib/posit-workbench-entra 2>/dev/null")).stdout.trim();
 

@@ -13,7 +13,7 @@ import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
 import { engineUnavailable, EngineStack, newStack } from "./engine";
-import { hostConfig, NS, secretsIn, sshConnections, stepName, STEPS_PER_NODE, TENANT_ID, CLIENT_ID } from "./stacks";
+import { hostConfig, NS, SCRIPT_RESOURCES_PER_NODE, secretsIn, sshConnections, stepName, STEPS_PER_NODE, TENANT_ID, CLIENT_ID } from "./stacks";
 
 const SECRET_1 = "E2e~first-client-secret-0123456789abcdef";
 const SECRET_2 = "E2e~second-client-secret-fedcba9876543210";
@@ -83,7 +83,7 @@ function lifecycle() {
     it("shows a new stack's every host command in its first preview, passes the policy pack, and runs nothing", async () => {
         const connections = await sshConnections(a);
         const preview = await e.stack.preview({ diff: true, policyPacks: ["policy"], ...watch });
-        expect(preview.changeSummary.create).toBe(2 + STEPS_PER_NODE + 2);
+        expect(preview.changeSummary.create).toBe(2 + STEPS_PER_NODE + 2 + SCRIPT_RESOURCES_PER_NODE);
         const text = preview.stdout;
         for (const step of ["preflight", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"]) {
             expect(text).toContain(stepName(a, step));
@@ -104,11 +104,11 @@ function lifecycle() {
         await expectNoSecretsLeaked("the first preview", { stateHasSecrets: false });
     });
 
-    it("configures the host on up: 9 SSH connections, one restart, the secret decrypts", async () => {
+    it("configures the host on up: 10 SSH connections (the scripts, 9 steps), one restart, the secret decrypts", async () => {
         const connections = await sshConnections(a);
         const up = await e.stack.up(watch);
         expect(up.summary.result).toBe("succeeded");
-        expect((await sshConnections(a)) - connections).toBe(STEPS_PER_NODE + 2);
+        expect((await sshConnections(a)) - connections).toBe(1 + STEPS_PER_NODE + 2);
         const outputs: OutputMap = up.outputs;
         expect(outputs.clientId.value).toBe(CLIENT_ID);
         expect(outputs.issuer.value).toBe(`https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
@@ -194,7 +194,7 @@ function lifecycle() {
         expect(up.summary.result).toBe("succeeded");
         // The node's steps are named after its address: new ones are created, the old ones deleted;
         // the two steps that run once follow the first node (replaced).
-        expect(up.summary.resourceChanges).toMatchObject({ create: STEPS_PER_NODE, delete: STEPS_PER_NODE, replace: 2 });
+        expect(up.summary.resourceChanges).toMatchObject({ create: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE, delete: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE, replace: 2 });
         expect(await fingerprints(a, MANAGED_FILES)).toEqual(beforeA);
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).not.toContain("pulumi e2e");
         expect(await decryptedSecret(b)).toBe(SECRET_2);

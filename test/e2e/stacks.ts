@@ -9,6 +9,8 @@ export const TENANT_ID = "11111111-2222-3333-4444-555555555555";
 export const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 /** preflight, client-secret, rserver-conf, home-directories, nss, nscd, restart. */
 export const STEPS_PER_NODE = 7;
+/** The resources that install a node's step scripts (one SSH command, on create) and remove them (on delete only). */
+export const SCRIPT_RESOURCES_PER_NODE = 2;
 
 /** Host-only (external) configuration for the given sandboxes: `host` for one, `hosts` for more (or always, for a cluster). */
 export function hostConfig(sandboxes: Sandbox[], clientSecret: string, { cluster = sandboxes.length > 1 } = {}): ConfigMap {

@@ -27,6 +27,8 @@ function stackConfig(sb: Sandbox): WorkbenchConfig {
             tenantId: TENANT_ID,
             clientId: CLIENT_ID,
             provisioning: "scim",
+            // As the driver's apply made it.
+            scimTokenDays: 30,
             host: { address: sb.host, port: sb.port, user: sb.user, hostKey: sb.hostPublicKey },
         },
         "hosttest",
@@ -129,7 +131,7 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
         expect(restart.notes).toContain(`Workbench answers http://127.0.0.1:${sb.workbenchPort}/health-check`);
         // No network here but loopback: the issuer is unreachable, a warning, within its 5 s.
         expect(restart.warnings).toEqual([expect.stringMatching(/^the issuer's discovery document https:\/\/login\.microsoftonline\.com\/.*\/v2\.0\/\.well-known\/openid-configuration is not reachable from this host within 5 s/)]);
-        expect(steps.find((s) => s.step === "scim-token")!.notes).toEqual([expect.stringMatching(/^the SCIM token "Entra ID User Provisioning Token \(pulumi hosttest\)" is listed; it expires on \d{4}-\d\d-\d\d, in (29|30) days$/)]);
+        expect(steps.find((s) => s.step === "scim-token")!.notes).toEqual([expect.stringMatching(/^the SCIM token "Entra ID User Provisioning Token \(pulumi hosttest\)" is listed; it expires on \d{4}-\d\d-\d\d, in 30 days \(made on \d{4}-\d\d-\d\dT[\d:]+Z for 30 days\)$/)]);
         expect(steps.find((s) => s.step === "client-secret")!.notes).toEqual([]);
     });
 });

@@ -20,7 +20,8 @@ async function shareKey(nodes: Sandbox[]) {
     return key;
 }
 
-const encryptCalls = async (sb: Sandbox) => ((await sb.readFile("/var/log/standin/cmdlines.log")).match(/encrypt-password/g) ?? []).length;
+/** Runs of `rstudio-server encrypt-password` (each logged entry's first line is the command run; its ancestors follow). */
+const encryptCalls = async (sb: Sandbox) => ((await sb.readFile("/var/log/standin/cmdlines.log")).match(/^--- \S+ \S*rstudio-server encrypt-password/gm) ?? []).length;
 
 describe("a cluster of three nodes sharing one key", () => {
     let nodes: Sandbox[];

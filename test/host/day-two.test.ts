@@ -106,21 +106,40 @@ describe("a SCIM host run by its installed scripts", () => {
         await sb.exec("rm /var/lib/standin/token-name-width");
     });
 
-    it("check: the expiry from what the stack recorded, a token within 30 days of it as a warning with its date", async () => {
-        const made = (await sb.readFile(`/var/lib/posit-workbench-entra/steps/${STACK}/scim-token.made`)).split("\n");
+    it("check: the expiry from what the stack recorded; a warning from when the stack would rotate it, a problem once expired (and apply replaces it)", async () => {
+        const record = `/var/lib/posit-workbench-entra/steps/${STACK}/scim-token.made`;
+        const made = (await sb.readFile(record)).split("\n");
         expect(made.slice(0, 3)).toEqual([`name=${TOKEN_NAME}`, "days=30", "rotation=2027-06-01T00:00:00Z"]);
         const created = /^created=(\d{4}-\d\d-\d\d)T/.exec(made[3])![1];
-        const inDays = (days: number) => new Date(Date.parse(`${created}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-        const soon = await checkToken(sb, values);
-        expect(soon.wouldChange).toBe(false);
-        expect(soon.warnings).toEqual([expect.stringMatching(new RegExp(`expires on ${inDays(30)}, in (29|30) days \\(made on ${created}T.* for 30 days\\): rotate it before then$`))]);
+        const day = (base: string, days: number) => new Date(Date.parse(`${base}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+        // A 30-day token made today: rotated after 15 days, so no warning yet.
+        const fresh = await checkToken(sb, values);
+        expect(fresh.warnings).toEqual([]);
+        expect(fresh.notes).toEqual([expect.stringMatching(new RegExp(`is listed; it expires on ${day(created, 30)}, in (29|30) days`))]);
         // A token made today for 365 days (the default): not expired, a year from now.
         const year = { ...values, scimTokenDays: 365 };
         const made365 = await applyAll(sb, year, CLIENT_SECRET, { action: "update", installed: true });
+        token = tokenOf(made365);
         const later = await checkToken(sb, year);
         expect(later.warnings).toEqual([]);
-        expect(later.notes).toEqual([expect.stringMatching(new RegExp(`is listed; it expires on ${inDays(365)}, in (364|365) days`))]);
-        token = tokenOf(made365);
+        expect(later.notes).toEqual([expect.stringMatching(new RegExp(`is listed; it expires on ${day(created, 365)}, in (364|365) days`))]);
+        // The same token as if made 340 days ago: 25 days left, inside the 30 days in which the stack rotates it.
+        const today = new Date().toISOString().slice(0, 10);
+        const setMade = (date: string) => sb.exec(`sed -i 's/^created=.*/created=${date}T00:00:00Z/' ${record}`);
+        await setMade(day(today, -340));
+        const soon = await checkToken(sb, year);
+        expect(soon.wouldChange).toBe(false);
+        expect(soon.warnings).toEqual([expect.stringMatching(new RegExp(`expires on ${day(today, 25)}, in 25 days \\(made on ${day(today, -340)}T00:00:00Z for 365 days\\): rotate it before then`))]);
+        // Made 366 days ago: expired yesterday. A problem, and apply makes a new one.
+        await setMade(day(today, -366));
+        const expired = await checkToken(sb, year);
+        expect(expired.problems).toEqual([expect.stringMatching(new RegExp(`expired on ${day(today, -1)} .*Entra ID can no longer provision or deprovision users`))]);
+        expect(expired.wouldChange).toBe(true);
+        const renewed = await applyAll(sb, year, CLIENT_SECRET, { action: "update", installed: true });
+        expect(tokenOf(renewed)).not.toBe(token);
+        token = tokenOf(renewed);
+        expect((await checkToken(sb, year)).problems).toEqual([]);
+        values.scimTokenDays = 365;
     });
 
     it("writes neither the client secret nor the token in clear to any file while they are on the host", async () => {

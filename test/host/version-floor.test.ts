@@ -29,7 +29,7 @@ describe("the preflight's Workbench version floor", () => {
     async function preflight(version: string | undefined, provisioning?: "jit" | "scim") {
         if (version === undefined) await sb.exec(`rm -f ${VERSION_FILE}`);
         else await sb.writeFile(VERSION_FILE, version);
-        return runStep(sb, "preflight", "apply", provisioning ? { WB_PROVISIONING: provisioning } : {});
+        return runStep(sb, "preflight", "apply", { WB_PROVISIONING: provisioning ?? "" });
     }
 
     /** A refusal: exit 1, one error line, and nothing written. */
@@ -93,7 +93,7 @@ describe("the preflight's Workbench version floor", () => {
         }
     });
 
-    it("checks no version when the caller does not say which provisioning (older callers)", async () => {
+    it("checks no version when the caller gives no provisioning", async () => {
         const result = await preflight("2023.12.1+402.pro1 Workbench (Ocean Storm) for Ubuntu Jammy\n");
         expect(result.code, result.stderr).toBe(0);
         expect(result.stderr).toBe("");

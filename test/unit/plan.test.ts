@@ -73,8 +73,11 @@ describe("stepEnv", () => {
     });
 
     it("names the SCIM token after the stack", () => {
-        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7", WB_TOKEN_ROTATION: "" });
+        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7", WB_TOKEN_ROTATION: "", WB_TOKEN_WARN_DAYS: "3" });
         expect(stepEnv("scim-token", { ...values, scimTokenRotation: "2026-12-01T00:00:00Z" }, "").WB_TOKEN_ROTATION).toBe("2026-12-01T00:00:00Z");
+        // The check warns from when a managed app's stack would rotate the token: 30 days before, or half a short lifetime.
+        expect(stepEnv("scim-token", { ...values, scimTokenDays: 365 }, "").WB_TOKEN_WARN_DAYS).toBe("30");
+        expect(stepEnv("scim-token", { ...values, scimTokenDays: 60 }, "").WB_TOKEN_WARN_DAYS).toBe("30");
     });
 });
 
@@ -87,7 +90,7 @@ describe("reviewedSteps", () => {
         expect(steps["rserver-conf"].values.WB_SETTINGS).toEqual(["auth-openid=1", "auth-openid-username-claim=email"]);
         expect(steps["client-secret"].values).toEqual({ WB_CLIENT_ID: "c1" });
         expect(steps.nscd.does).toEqual(["Turns off NSCD's passwd and group caches, which would hide users Workbench provisions."]);
-        expect(steps["scim-token"].does.at(-1)).toBe("  WB_TOKEN_ROTATION  changes when the stack rotates the token (empty when it never does)");
+        expect(steps["scim-token"].does.at(-1)).toBe("  WB_TOKEN_WARN_DAYS check warns this many days before it expires (when the stack would rotate it)");
         // What only the program uses internally is not listed.
         for (const step of Object.values(steps)) expect(Object.keys(step.values).filter((k) => /WB_(STEP|OWNER|KEY_CHECK|MANAGED_KEYS)/.test(k))).toEqual([]);
     });

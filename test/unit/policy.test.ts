@@ -7,6 +7,7 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { describe, expect, it } from "vitest";
 import { UnknownValueError } from "@pulumi/policy";
 import { assignmentRequired, hostKeyPinned, noSecretInCommand, noStackSecretInCommand, policies, scimHttps, secretEndDate } from "../../policy/rules";
+import { installScriptsCommand, removeScriptsCommand } from "../../host/commands";
 
 interface Resource {
     type: string;
@@ -85,6 +86,19 @@ describe("the policy pack", () => {
     it("reports a command carrying another resource's secret (the SCIM token)", () => {
         const stack = withProps(compliantStack(), "workbench-node1-encrypt-client-secret", { update: "echo scim-token-0123456789" });
         expect(evaluate(stack)).toEqual([`${noStackSecretInCommand.name}: workbench-node1-encrypt-client-secret: its update command contains a secret value; send secrets on stdin instead.`]);
+    });
+
+    it("takes the program's own scripts, sent on the install command's stdin, for code, not for a secret", () => {
+        const connection = { host: "10.0.0.5", port: 22, user: "admin", hostKey: HOST_KEY, privateKey: KEY };
+        const bundle = "file nscd-v1.sh 40\nset -euo pipefail\numask 077\nwb_log() { :; }\n";
+        const install = { type: "command:remote:Command", name: "workbench-node1-scripts-1a2b3c4d", props: { connection, create: installScriptsCommand("prod"), stdin: bundle } };
+        const removal = { type: "command:remote:Command", name: "workbench-node1-scripts-removal", props: { connection, delete: removeScriptsCommand("prod", "prod/10.0.0.5:22") } };
+        // Their text shares lines (set -euo pipefail, umask 077) with the scripts it installs.
+        expect(installScriptsCommand("prod")).toContain("set -euo pipefail");
+        expect(evaluate([...compliantStack(), install, removal])).toEqual([]);
+        // Any other command's stdin is a secret still.
+        const step = withProps(compliantStack(), "workbench-node1-encrypt-client-secret", { stdin: bundle, delete: "set -euo pipefail; umask 077" });
+        expect(evaluate(step)).toEqual(expect.arrayContaining([expect.stringMatching(/^no-secret-in-command-string: workbench-node1-encrypt-client-secret: its delete command contains a secret/)]));
     });
 
     it("checks what a preview knows and skips what it does not know yet", () => {
