@@ -21,6 +21,36 @@ const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed2
 const SYSTEM_DIRS = ["/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys", "/tmp", "/usr", "/var"];
 
 const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+/** RSA host keys below this many bits are refused (NIST SP 800-131A disallows them for signatures after 2013). */
+const MIN_RSA_BITS = 2048;
+
+/** The SSH wire-format strings of a key blob (uint32 length, then the bytes), or undefined if it does not split into them exactly. */
+function wireStrings(blob: Buffer): Buffer[] | undefined {
+    const parts: Buffer[] = [];
+    for (let at = 0; at < blob.length; ) {
+        if (at + 4 > blob.length) return undefined;
+        const length = blob.readUInt32BE(at);
+        if (at + 4 + length > blob.length) return undefined;
+        parts.push(blob.subarray(at + 4, at + 4 + length));
+        at += 4 + length;
+    }
+    return parts;
+}
+
+/** The bit length of a positive SSH mpint (two's complement, big-endian, a 0x00 in front when the high bit is set). */
+function mpintBits(value: Buffer): number {
+    let at = 0;
+    while (at < value.length && value[at] === 0) at++;
+    return at === value.length ? 0 : (value.length - at - 1) * 8 + value[at].toString(2).length;
+}
+
+/** The size of an "ssh-rsa" key's modulus n (blob: string "ssh-rsa", mpint e, mpint n), undefined for other keys. */
+function rsaKeyBits(line: string): number | undefined {
+    if (!line.startsWith("ssh-rsa ")) return undefined;
+    const parts = wireStrings(Buffer.from(line.split(" ")[1], "base64"));
+    return parts?.length === 3 ? mpintBits(parts[2]) : undefined;
+}
+
 /** "<type> <base64 blob>": the blob must decode and name the same key type (placeholders do not). */
 function isWellFormedHostKey(line: string): boolean {
     const match = HOST_KEY.exec(line);
@@ -29,9 +59,14 @@ function isWellFormedHostKey(line: string): boolean {
     if (blob.length < 4) return false;
     const typeLength = blob.readUInt32BE(0);
     if (blob.subarray(4, 4 + typeLength).toString("latin1") !== match[1]) return false;
+    // An RSA key is its type, e and n: nothing more or less.
+    if (match[1] === "ssh-rsa") return (rsaKeyBits(line) ?? 0) > 0;
     // An ed25519 key is its type and 32 bytes of key, nothing more or less.
     return match[1] !== "ssh-ed25519" || blob.length === 4 + typeLength + 4 + 32;
 }
+
+/** The key itself ("<type> <blob>", the blob re-encoded), without the comment: what two entries share if they are one machine. */
+const hostKeyIdentity = (line: string) => `${line.split(" ")[0]} ${Buffer.from(line.split(" ")[1], "base64").toString("base64")}`;
 
 const uuid = (what: string) =>
     z
@@ -96,7 +131,9 @@ const hostnameSchema = z
         } else if (!isIP(value) && !DNS_NAME.test(value)) {
             ctx.addIssue({ code: "custom", message: `expected a DNS name such as workbench.example.com (got "${value}")` });
         }
-    });
+    })
+    // DNS names are case-insensitive: one spelling, so fixing the case changes nothing in Entra ID.
+    .transform((value) => value.toLowerCase());
 
 const hostSchema = z.strictObject(
     {
@@ -111,11 +148,30 @@ const hostSchema = z.strictObject(
         /** The host's public key in authorized_keys format (`ssh-keyscan -t ed25519 <host>`), pinned for every connection. */
         hostKey: z
             .string()
-            .refine(isWellFormedHostKey, 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)')
+            .superRefine((key, ctx) => {
+                if (!isWellFormedHostKey(key)) {
+                    ctx.addIssue({ code: "custom", message: 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)' });
+                    return;
+                }
+                const bits = rsaKeyBits(key);
+                if (bits !== undefined && bits < MIN_RSA_BITS) {
+                    ctx.addIssue({ code: "custom", message: `an RSA host key of ${bits} bits; expected at least ${MIN_RSA_BITS} bits, or better the host's ed25519 key (ssh-keyscan -t ed25519 <host>)` });
+                }
+            })
             .optional(),
     },
     { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey` : "expected an object { address, port, user, hostKey }") },
 );
+
+/**
+ * A whole number from `min` (to `max`). A string is decoded as projectConfig decodes config values, so
+ * `pulumi config set startUid 2000` (stored as "2000": top-level values are strings) and a number in the
+ * stack file mean the same.
+ */
+function wholeNumber(min: number, max: number | undefined, expected: string, belowMin = expected) {
+    const number = z.number({ error: expected }).int(expected).min(min, belowMin);
+    return z.preprocess((v) => (typeof v === "string" ? decode(v) : v), max === undefined ? number : number.max(max, expected));
+}
 
 const schema = z
     .object({
@@ -128,19 +184,22 @@ const schema = z
         assignedGroupNames: z.array(z.string().min(1), { error: "expected a list of security group display names" }).default([]),
         adminConsent: z.boolean({ error: "expected true or false" }).default(false),
         groupsClaim: z.enum(["ApplicationGroup", "SecurityGroup", "All", "None"], { error: 'expected "ApplicationGroup", "SecurityGroup", "All" or "None"' }).default("ApplicationGroup"),
-        secretRotationDays: z.number({ error: "expected a whole number of days between 1 and 730" }).int("expected a whole number of days between 1 and 730").min(1, "expected a whole number of days between 1 and 730").max(730, "expected a whole number of days between 1 and 730").default(180),
-        secretGraceDays: z.number({ error: "expected a whole number of days between 1 and 90" }).int("expected a whole number of days between 1 and 90").min(1, "expected a whole number of days between 1 and 90").max(90, "expected a whole number of days between 1 and 90").default(30),
+        secretRotationDays: wholeNumber(1, 730, "expected a whole number of days between 1 and 730").default(180),
+        secretGraceDays: wholeNumber(1, 90, "expected a whole number of days between 1 and 90").default(30),
         tenantId: uuid("the directory (tenant) id").optional(),
         clientId: uuid("the application (client) id").optional(),
         usernameClaim: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "expected a claim name such as preferred_username or email").default("preferred_username"),
-        startUid: z.number({ error: "expected a whole number of at least 1000" }).int("expected a whole number of at least 1000").min(1000, "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)").optional(),
+        // `pulumi config set startUid 2000` stores "2000" (top-level values are strings): decoded as projectConfig does.
+        startUid: wholeNumber(1000, undefined, "expected a whole number of at least 1000", "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)").optional(),
         homeDirPath: z
             .string()
             .regex(/^\/[^\s]*$/, 'expected an absolute path without spaces, e.g. "/home" or "/mnt/home"')
             .refine((p) => !SYSTEM_DIRS.includes(p.replace(/\/+$/, "") || "/"), 'expected a directory for home directories, not a system directory such as "/", "/etc" or "/usr"')
+            // "/home/" is written as /home ("/" itself is refused above, so something is always left).
+            .transform((p) => p.replace(/\/+$/, ""))
             .optional(),
         scimJobTemplate: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a synchronization template id such as "scim" (or "customappsso")').default("scim"),
-        scimTokenDays: z.number({ error: "expected a whole number of days between 1 and 3650" }).int("expected a whole number of days between 1 and 3650").min(1, "expected a whole number of days between 1 and 3650").max(3650, "expected a whole number of days between 1 and 3650").default(365),
+        scimTokenDays: wholeNumber(1, 3650, "expected a whole number of days between 1 and 3650").default(365),
         host: hostSchema.optional(),
         hosts: z.array(hostSchema, { error: "expected a list of hosts, each { address, port, user, hostKey }" }).min(1, "expected at least one host").optional(),
         allowUnpinnedHostKey: z.boolean({ error: "expected true or false" }).default(false),
@@ -162,14 +221,32 @@ const schema = z
         }
         const targets = c.hosts ? c.hosts.map((h, i) => ({ h, path: ["hosts", i] })) : c.host ? [{ h: c.host, path: ["host"] }] : [];
         const seen = new Set<string>();
+        /** The first entry with each host key, as "hosts.<i> (<address>:<port>)". */
+        const keyHolders = new Map<string, string>();
         for (const { h, path } of targets) {
             if (!h.hostKey && !c.allowUnpinnedHostKey) {
                 ctx.addIssue({ code: "custom", path: [...path, "hostKey"], message: 'required: the host public key to pin ("ssh-keyscan -t ed25519 <host>"); set allowUnpinnedHostKey: true only if you accept any host key' });
             }
             // As the step names see it (they are made of the address and port).
             const id = `${h.address}-${h.port}`.toLowerCase().replace(/[^a-z0-9]+/g, "-");
-            if (seen.has(id)) ctx.addIssue({ code: "custom", path: [...path, "address"], message: `${h.address}:${h.port} is listed twice` });
+            if (seen.has(id)) {
+                ctx.addIssue({ code: "custom", path: [...path, "address"], message: `${h.address}:${h.port} is listed twice` });
+                continue; // that says it all: not its host key too
+            }
             seen.add(id);
+            // One host key, two entries: the same machine under two names (127.0.0.1 and localhost), or clones.
+            if (!h.hostKey || !isWellFormedHostKey(h.hostKey)) continue;
+            const entry = `${path.join(".")} (${h.address}:${h.port})`;
+            const first = keyHolders.get(hostKeyIdentity(h.hostKey));
+            if (first) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: [...path, "hostKey"],
+                    message: `${first} and ${entry} have the same hostKey: one machine listed under two addresses (list it once), or clones sharing a host key (give each its own: remove /etc/ssh/ssh_host_* and run ssh-keygen -A on it, then ssh-keyscan again)`,
+                });
+            } else {
+                keyHolders.set(hostKeyIdentity(h.hostKey), entry);
+            }
         }
         if (!c.hasSshPrivateKey) {
             ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required: the SSH private key (pulumi config set --secret sshPrivateKey < key)" });

@@ -7,6 +7,10 @@ SECRET_FILE=/etc/rstudio/openid-client-secret
 
 render() { printf 'client-id=%s\nclient-secret=%s\n' "$WB_CLIENT_ID" "$1"; }
 
+# made_with_key VALUE CRC: VALUE is, whole, a value encrypted with the key whose CRC32 is CRC, in a form
+# the encryption step accepts (wb_encrypted_value).
+made_with_key() { [ "$(printf '%s\n' "$1" | wb_encrypted_value "$2")" = "$1" ]; }
+
 apply() {
   local encrypted key crc new
   IFS= read -r encrypted || [ -n "$encrypted" ] || wb_fail "no encrypted client secret on stdin"
@@ -14,10 +18,8 @@ apply() {
   id rstudio-server >/dev/null 2>&1 || wb_fail "user rstudio-server does not exist: is Posit Workbench installed?"
   key=$(wb_key_file)
   crc=$(wb_crc32_hex "$key")
-  case "$encrypted" in
-    "$crc"*"$crc") ;;
-    *) wb_fail "the encrypted client secret was not made with this node's secure-cookie-key (CRC32 $crc); nothing was written" ;;
-  esac
+  made_with_key "$encrypted" "$crc" \
+    || wb_fail "the encrypted client secret was not made with this node's secure-cookie-key (CRC32 $crc), or is not a value encrypt-password prints; nothing was written"
   new=$(wb_tmp)
   render "$encrypted" >"$new"
   wb_install "$SECRET_FILE" "$new" 0600 rstudio-server:rstudio-server
@@ -37,8 +39,13 @@ remove() {
 # stdin: the encrypted value the stack holds, or an empty line when the secret is to be encrypted again.
 # Neither that value nor the one on the host is ever printed.
 check() {
-  local encrypted current_id secret_line new
+  local encrypted current_id secret_line new crc
   IFS= read -r encrypted || true
+  if [ -n "$encrypted" ]; then
+    crc=$(wb_crc32_hex "$(wb_key_file)")
+    made_with_key "$encrypted" "$crc" \
+      || wb_problem "the encrypted client secret the stack holds was not made with this node's secure-cookie-key (CRC32 $crc): apply would stop before writing it"
+  fi
   if [ ! -e "$SECRET_FILE" ]; then
     wb_would_change "$SECRET_FILE would be written: client-id=$WB_CLIENT_ID and the encrypted client secret"
     return 0

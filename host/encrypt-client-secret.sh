@@ -34,16 +34,6 @@ read_to_prompt() {
   return 1
 }
 
-# The encrypted value in encrypt-password's output (stdin): the key file's CRC32 at both ends, padded
-# standard base64 between them (32-byte IV field and AES-128-CBC ciphertext). The CRC is accepted as
-# rskey prints it (%08X) and as RStudio's crc32HexHash does (no leading zeros).
-encrypted_value() {
-  local crc=$1 short b='[A-Za-z0-9+/]'
-  short=$(printf '%s' "$crc" | sed 's/^0*//')
-  crc="(${crc}|${short:-0})"
-  tr -d '\r' | grep -E "^${crc}($b{4}){15,}($b{4}|$b{3}=|$b{2}==)${crc}\$" | tail -n 1
-}
-
 # Runs encrypt-password on a pseudo-terminal and answers its prompts (it asks twice) only once
 # each prompt is shown, as a person would: the answer ends in a carriage return (the Enter key),
 # which a tool reading the terminal in raw mode (rskey) and one in line mode (getpass, the
@@ -72,7 +62,8 @@ encrypt() {
   wait "$pid" || status=$?
   exec {FROM_TOOL}<&- {to_tool}>&-
   [ "$status" -eq 0 ] || wb_fail "rstudio-server encrypt-password failed (exit $status, answered $answers prompts); nothing was written"
-  value=$(printf '%s\n' "$OUTPUT" | encrypted_value "$crc") \
+  # The value's shape and the key's hash (either form) are checked by wb_encrypted_value (lib.sh).
+  value=$(printf '%s\n' "$OUTPUT" | wb_encrypted_value "$crc") \
     || wb_fail "rstudio-server encrypt-password printed no value of the documented shape (CRC32 $crc of the key file at both ends); nothing was written"
   printf '%s' "$value"
 }

@@ -74,6 +74,9 @@ has_feature() { wb_authselect_current 2>/dev/null | tr ' ' '\n' | grep -x "$1" >
 
 # The authselect backup taken before with-mkhomedir is turned on.
 BACKUP=posit-workbench-entra.home-directories
+# Names that backup while nss.sh holds it (this step removed before nss.sh: see remove_rhel); with
+# .state, the state of authselect's files in which the backup is right.
+NSS_HANDED="$WB_NSS_RHEL_RECORD.handed"
 
 apply_rhel() {
   local missing=() changed=no
@@ -97,30 +100,59 @@ apply_rhel() {
     systemctl enable --now oddjobd.service >&2
     changed=yes
   fi
+  local reclaimed=no
+  if [ "$(cat "$NSS_HANDED" 2>/dev/null)" = "$BACKUP" ] && [ -e "$WB_NSS_RHEL_RECORD.before" ]; then
+    # Removed before while nss.sh's profile stayed (this step replaced alone, see remove_rhel): it takes its
+    # backup of the files from before both back, and with it the state in which that backup is right (what
+    # it wrote then, which nss.sh's backup gives back).
+    cp "$WB_NSS_RHEL_RECORD.before" "$RHEL_RECORD.written"
+    touch "$RHEL_RECORD.backup"
+    rm -f "$NSS_HANDED" "$NSS_HANDED.state"
+    reclaimed=yes
+  fi
   if ! has_feature with-mkhomedir; then
     local backup=()
     [ -e "$RHEL_RECORD.backup" ] || backup=("--backup=$BACKUP")
     # Never forced (see lib.sh); authselect writes the files at once.
     authselect enable-feature with-mkhomedir "${backup[@]}" >&2
     touch "$RHEL_RECORD.backup"
-    wb_authselect_state >"$RHEL_RECORD.written"
+    [ "$reclaimed" = yes ] || wb_authselect_state >"$RHEL_RECORD.written"
     changed=yes
   fi
   if [ "$changed" = yes ]; then wb_mark_restart; echo "mkhomedir=changed"; else echo "mkhomedir=unchanged"; fi
 }
 
+# nss.sh's profile was selected right on top of this step's change (nss.sh's backup gives back what this
+# step wrote) and authselect's files are still as nss.sh left them: nss.sh has not been undone yet.
+nss_on_top() {
+  [ -e "$RHEL_RECORD.written" ] && [ -e "$WB_NSS_RHEL_RECORD.before" ] && [ -e "$WB_NSS_RHEL_RECORD.written" ] \
+    && cmp -s "$RHEL_RECORD.written" "$WB_NSS_RHEL_RECORD.before" \
+    && [ "$(wb_authselect_state)" = "$(cat "$WB_NSS_RHEL_RECORD.written")" ] \
+    && wb_authselect_has_backup "$BACKUP" && has_feature with-mkhomedir
+}
+
 remove_rhel() {
   [ -e "$RHEL_RECORD" ] || { echo "mkhomedir=none"; return 0; }
+  local handed=no
   if [ -e "$RHEL_RECORD.written" ] && [ "$(wb_authselect_state)" = "$(cat "$RHEL_RECORD.written")" ] \
      && wb_authselect_has_backup "$BACKUP"; then
     # Nothing changed since (nss.sh restored its own change first): authselect's backup puts every
     # file back as it was, byte for byte.
     authselect backup-restore "$BACKUP" >&2
+  elif nss_on_top; then
+    # Removed before nss.sh (its result never reached Pulumi and the preflight's remove undoes it last, or
+    # this step is replaced alone): the feature goes from nss.sh's profile, and authselect's backup from
+    # before both is handed to nss.sh, which puts it back when it is undone with nothing changed since:
+    # every file as it was before either step, byte for byte (a reselection would date them anew on 1.2).
+    authselect disable-feature with-mkhomedir >&2
+    printf '%s\n' "$BACKUP" >"$NSS_HANDED"
+    wb_authselect_state >"$NSS_HANDED.state"
+    handed=yes
   elif grep -qx "with-mkhomedir=no" "$RHEL_RECORD" && has_feature with-mkhomedir; then
     wb_authselect_require_clean
     authselect disable-feature with-mkhomedir >&2
   fi
-  if wb_authselect_has_backup "$BACKUP"; then authselect backup-remove "$BACKUP" >&2; fi
+  if [ "$handed" = no ] && wb_authselect_has_backup "$BACKUP"; then authselect backup-remove "$BACKUP" >&2; fi
   if grep -qx "oddjobd-enabled=no" "$RHEL_RECORD"; then
     systemctl disable --now oddjobd.service >&2
   fi

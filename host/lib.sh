@@ -342,6 +342,18 @@ wb_crc32_hex() {
   gzip -c <"$1" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n' | tr '[:lower:]' '[:upper:]'
 }
 
+# wb_encrypted_value CRC: the last line on stdin (carriage returns dropped) that is a value encrypted with
+# the key whose CRC32 is CRC (wb_crc32_hex): the key's hash at both ends, padded standard base64 between
+# them (32-byte IV field and AES-128-CBC ciphertext). The hash is accepted as rskey prints it (%08X) and as
+# RStudio's crc32HexHash does (no leading zeros). Fails when there is none. Every comparison of a value
+# with the key's hash is made here, so that every step accepts what the encryption step accepted.
+wb_encrypted_value() {
+  local crc=$1 short b='[A-Za-z0-9+/]'
+  short=$(printf '%s' "$crc" | sed 's/^0*//')
+  crc="(${crc}|${short:-0})"
+  tr -d '\r' | grep -E "^${crc}($b{4}){15,}($b{4}|$b{3}=|$b{2}==)${crc}\$" | tail -n 1
+}
+
 # wb_check_cluster_key SHA256: stops before anything is written when this node's secure-cookie-key
 # is not the one every node of the stack shares (found by the preflights, sent on stdin).
 wb_check_cluster_key() {
@@ -431,7 +443,7 @@ wb_wait_healthy() {
     fi
     sleep 1
   done
-  wb_fail "Workbench did not answer $url within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')"
+  wb_fail "Workbench did not answer $url within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')${WB_HEALTH_DETAIL:+; last seen: $WB_HEALTH_DETAIL}"
 }
 
 # The Workbench NSS module (libnss_pwb.so.2) where the host's libraries are: Debian/Ubuntu in a multiarch
@@ -584,6 +596,27 @@ wb_authselect_require_clean() {
 # wb_nsswitch_has_pwb FILE: pwb is on the passwd, group and shadow lines of FILE.
 wb_nsswitch_has_pwb() {
   [ "$(awk '$1 ~ /^(passwd|group|shadow):$/ && /[ \t:|}]pwb([ \t{|}]|$)/ && !($1 in seen) { seen[$1] = 1; n++ } END { print n + 0 }' "$1")" = 3 ]
+}
+
+# awk functions for a passwd, group or shadow line of nsswitch.conf (or an authselect template, with its
+# {if ...} directives), shared by nss.sh's rendering and the restart step's verification:
+#   wb_pwb_at(s)        where pwb is in s (0: nowhere);
+#   wb_source_at(s)     where the first directory source is (sss, winbind, nis, ldap; 0: none);
+#   wb_pwb_misplaced(s) s has pwb, and a directory source before it: Posit's guide needs pwb before sss.
+# (Each sets RSTART and RLENGTH, as match() does.)
+WB_NSS_AWK='
+function wb_pwb_at(s) { return match(s, /[ \t:|}]pwb([ \t{|}]|$)/) }
+function wb_source_at(s) { return match(s, /(^|[ \t:|}])(sssd?|winbind|nis|ldap)([ \t{|}]|$)/) }
+function wb_pwb_misplaced(s,   pwb, source) { pwb = wb_pwb_at(s); source = wb_source_at(s); return pwb && source && source < pwb }
+'
+
+# wb_nsswitch_pwb_misplaced FILE: the passwd, group and shadow lines of FILE (the first of each, as
+# wb_nsswitch_has_pwb reads them) that have pwb after a directory source, their words one space apart
+# ("passwd: files sss pwb"); nothing when there is none.
+wb_nsswitch_pwb_misplaced() {
+  awk "$WB_NSS_AWK"'
+    $1 ~ /^(passwd|group|shadow):$/ && !($1 in seen) { seen[$1] = 1; if (wb_pwb_misplaced($0)) { $1 = $1; print } }
+  ' "$1"
 }
 
 # wb_authselect_require_supported_profile: the current profile is one nss.sh can base custom/pwb on

@@ -16,14 +16,25 @@ BACKUP=posit-workbench-entra.nss
 # add_pwb FILE [FALLBACK]: prints FILE (nsswitch.conf or an authselect profile's template) with pwb on
 # the passwd, group and shadow lines; other lines untouched. pwb goes before every directory source
 # on the line, in authselect's {if ...} directives too, with the source's [SUCCESS=merge]-style action;
-# without one, before an authselect {exclude/include ...} directive or at the end. A database FILE lacks
-# is added from FALLBACK's line for it (the nsswitch.conf in use), else as "files pwb".
+# without one, before an authselect {exclude/include ...} directive or at the end. A line whose pwb comes
+# after a directory source (wb_pwb_misplaced in lib.sh) has it moved there. A database FILE lacks is
+# added from FALLBACK's line for it (the nsswitch.conf in use), else as "files pwb".
 add_pwb() {
-  awk -v fallback="${2:-}" '
+  awk -v fallback="${2:-}" "$WB_NSS_AWK"'
+    # s without its pwb words, each with the [STATUS=action] that follows it (an action is the word before it).
+    function without_pwb(s,   out, next_char) {
+      out = ""
+      while (match(s, /[ \t]+pwb([ \t]+\[[^]]*\])?/)) {
+        next_char = substr(s, RSTART + RLENGTH, 1)
+        out = out substr(s, 1, next_char == "" || next_char ~ /[ \t{|}]/ ? RSTART - 1 : RSTART + RLENGTH - 1)
+        s = substr(s, RSTART + RLENGTH)
+      }
+      return out s
+    }
     # pwb before each directory source of s.
     function before_sources(s,   out, pos, rest, token, action) {
       out = ""
-      while (match(s, /(^|[ \t:|}])(sssd?|winbind|nis|ldap)([ \t{|}]|$)/)) {
+      while (wb_source_at(s)) {
         pos = RSTART
         if (substr(s, pos, 1) ~ /[ \t:|}]/) pos++
         rest = substr(s, pos)
@@ -37,8 +48,12 @@ add_pwb() {
       }
       return out s
     }
-    function with_pwb(line,   changed) {
-      if (line ~ /[ \t:|}]pwb([ \t{|}]|$)/) return line
+    function with_pwb(line,   changed, moved) {
+      if (wb_pwb_misplaced(line)) {
+        moved = without_pwb(line)
+        if (!wb_pwb_at(moved)) line = moved
+      }
+      if (wb_pwb_at(line)) return line
       changed = before_sources(line)
       if (changed != line) return changed
       if (match(line, /[ \t]\{(exclude|include) /)) return substr(line, 1, RSTART) "pwb " substr(line, RSTART + 1)
@@ -122,6 +137,8 @@ apply_rhel() {
   if [ "$changed" = yes ] || [ "$profile" != "$WB_PWB_PROFILE" ]; then
     local backup=()
     [ -e "$RHEL_RECORD.backup" ] || backup=("--backup=$BACKUP")
+    # What that backup gives back (home-directories.sh compares it with what it wrote, see its remove_rhel).
+    [ "${#backup[@]}" -eq 0 ] || wb_authselect_state >"$RHEL_RECORD.before"
     # shellcheck disable=SC2046 # features are separate words
     authselect select "$WB_PWB_PROFILE" $(features_of "$current") "${backup[@]}" >&2
     touch "$RHEL_RECORD.backup"
@@ -133,13 +150,20 @@ apply_rhel() {
 
 remove_rhel() {
   [ -e "$RHEL_RECORD" ] || { echo "authselect=none"; return 0; }
-  local original current result=restored
+  local original current result=restored handed=""
   original=$(head -n 1 "$RHEL_RECORD")
   current=$(wb_authselect_current) || current=none
+  # The backup home-directories.sh handed over when it was removed first (see its remove_rhel).
+  [ ! -e "$RHEL_RECORD.handed" ] || handed=$(head -n 1 "$RHEL_RECORD.handed")
   if [ -e "$RHEL_RECORD.written" ] && [ "$(wb_authselect_state)" = "$(cat "$RHEL_RECORD.written")" ] \
      && wb_authselect_has_backup "$BACKUP"; then
     # Nothing changed since: authselect's own backup puts every file back as it was.
     authselect backup-restore "$BACKUP" >&2
+  elif [ -n "$handed" ] && [ "$(wb_authselect_state)" = "$(cat "$RHEL_RECORD.handed.state")" ] \
+     && wb_authselect_has_backup "$handed"; then
+    # Nothing changed since home-directories.sh took its feature out: its backup, from before either
+    # step, puts every file back as it was.
+    authselect backup-restore "$handed" >&2
   elif [ "${current%% *}" = "$WB_PWB_PROFILE" ]; then
     # Changed since (a feature, say): back to the original profile with the features on now.
     wb_authselect_require_clean
@@ -151,10 +175,12 @@ remove_rhel() {
     result=left
   fi
   if wb_authselect_has_backup "$BACKUP"; then authselect backup-remove "$BACKUP" >&2; fi
+  if [ -n "$handed" ] && wb_authselect_has_backup "$handed"; then authselect backup-remove "$handed" >&2; fi
   if [ -e "$RHEL_RECORD.profile" ] && [ "$(wb_authselect_current | cut -d' ' -f1)" != "$WB_PWB_PROFILE" ]; then
     rm -rf "$PROFILE_DIR"
   fi
-  rm -f "$RHEL_RECORD" "$RHEL_RECORD.profile" "$RHEL_RECORD.backup" "$RHEL_RECORD.written"
+  rm -f "$RHEL_RECORD" "$RHEL_RECORD.profile" "$RHEL_RECORD.backup" "$RHEL_RECORD.written" "$RHEL_RECORD.before" \
+    "$RHEL_RECORD.handed" "$RHEL_RECORD.handed.state"
   wb_mark_restart
   echo "authselect=$result"
 }

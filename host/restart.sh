@@ -15,9 +15,9 @@ result() { if [ -e "$WB_RESTART_PENDING" ]; then apply; else echo "restart=uncha
 remove() { :; }
 
 # The guide's verifications: the services active, the health check answering, pwb in the NSS lookups in
-# force, and (WB_ISSUER) the issuer's discovery document reachable from the host.
+# force (before the directory source), and (WB_ISSUER) the issuer's discovery document reachable from the host.
 check() {
-  local url out discovery
+  local url out discovery line
   [ ! -e "$WB_RESTART_PENDING" ] || wb_would_change "a restart of Workbench is pending: a change was written, Workbench not restarted since"
   systemctl is-active --quiet rstudio-server || wb_problem "rstudio-server is not active (see 'systemctl status rstudio-server')"
   if wb_unit_exists rstudio-launcher && ! systemctl is-active --quiet rstudio-launcher; then
@@ -36,6 +36,9 @@ check() {
   esac
   wb_nsswitch_has_pwb /etc/nsswitch.conf \
     || wb_problem "pwb is missing from the passwd, group or shadow lookups in /etc/nsswitch.conf: provisioned users would not resolve"
+  while IFS= read -r line; do
+    wb_problem "pwb comes after a directory source in the ${line%%:*} lookups of /etc/nsswitch.conf ($line): Posit's guide needs pwb before sss; lookups would ask the directory before Workbench's provisioned users"
+  done < <(wb_nsswitch_pwb_misplaced /etc/nsswitch.conf)
   if command -v authselect >/dev/null 2>&1 && out=$(authselect current --raw 2>/dev/null); then echo "note=authselect profile in force: $out"; fi
   if [ -n "${WB_ISSUER:-}" ]; then
     discovery="$WB_ISSUER/.well-known/openid-configuration"

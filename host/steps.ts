@@ -24,15 +24,15 @@ export interface StepRelease {
 }
 
 export const STEP_RELEASES: Record<HostStep, StepRelease> = {
-    "preflight": { version: 1, script: "6562c034f29f4f79bff722607ca0dec4fe9e99857a1a07a6511403b7c7ed77f6" },
-    "encrypt-client-secret": { version: 1, script: "aeb98cfb978d4d5bd0171c84184a15eba73986fc0190b509ebe4daa7cc62f519" },
-    "client-secret": { version: 1, script: "1956ba0d4f82fac5b95fe5e71945ca2d816b4d928e572a822c38a3b085215856" },
-    "rserver-conf": { version: 1, script: "84e071851d174212db6658c5667424d57f00c6780d29b90697441fa0333a9d53" },
-    "home-directories": { version: 1, script: "d133b1516aea4ab33d2f83d6a6c7c60ce568c00968bc42f4f3614c1507bb24ab" },
-    "nss": { version: 1, script: "d1aba86fce840327021ad7e79bcd722e1a05b3d548afbf0a9fccdda0fd033df4" },
-    "nscd": { version: 1, script: "6455f4df0f58c7ae18addb6a90a7f142c87cb6692c3b4f698e71faf1797e7047" },
-    "restart": { version: 1, script: "7615605fec839180d6f2b3fbc8cdb7b269a98dbd4e570b1372a9a0e9798abef1" },
-    "scim-token": { version: 1, script: "7f4b1d1be01f898de4861fd8f6b7729447038a5e69f885ce1d4cf33f92b0aded" },
+    "preflight": { version: 1, script: "993625ebf248887c1bbb92f8b25ff4b3bd390efcc23c74d6c0984696c1663fcc" },
+    "encrypt-client-secret": { version: 1, script: "e8389ece353af13dc59854be250265125c401c94860f552d9c7e25fdb09ce552" },
+    "client-secret": { version: 1, script: "5293fd4f7b83887e69efd39d10fe04243be7ca2f8b8730c3d8ad1f780596126e" },
+    "rserver-conf": { version: 1, script: "89fc6369db9df39e2e2d74b798b1043bfc749f661986220e5491b7ab0efb8314" },
+    "home-directories": { version: 1, script: "740cf5c5153e34a0aab840401cd2161d262788a0ebaa2f9020698ca1696cdbf8" },
+    "nss": { version: 1, script: "45c3062afde10ff4c7cf7532c6e104f1a7addb2b4ba94d1d957fedc45cff3716" },
+    "nscd": { version: 1, script: "84782cda905fdfc27cee2120f83f284b8db207f1cbd6b1928b209c349a6f14e0" },
+    "restart": { version: 1, script: "74132b79833bf5384df486a806a8dcd0f0638b441122724dd85b6fe804f3d909" },
+    "scim-token": { version: 1, script: "2bb73c31909df3770610fd814a1405c27c3f85e4e89ac5e04ba36de3373120de" },
 };
 
 export const HOST_STEPS = Object.keys(STEP_RELEASES) as HostStep[];

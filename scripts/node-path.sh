@@ -8,7 +8,16 @@ set -euo pipefail
 NODE_VERSION=22.23.3
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/posit-workbench-entra/node-$NODE_VERSION"
 
-supported() { "$1" -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit((major === 22 && minor >= 12) || major === 24 ? 0 : 1)' 2>/dev/null; }
+# package.json's engines.node ("^M.m.p || ..."), as runtime.ts reads it.
+supported() {
+  "$1" -e '
+    const [major, minor, patch] = process.versions.node.split(".").map(Number);
+    const ok = require(process.argv[1]).engines.node.split("||").some((term) => {
+      const [M, m, p] = term.trim().replace(/^\^/, "").split(".").map(Number);
+      return major === M && (minor > m || (minor === m && patch >= p));
+    });
+    process.exit(ok ? 0 : 1);' "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/package.json" 2>/dev/null
+}
 
 if current="$(command -v node)" && supported "$current"; then
   dirname "$current"
@@ -22,5 +31,5 @@ if ! [ -x "$bin/node" ] || ! supported "$bin/node"; then
     || { echo "node-path: could not install node@$NODE_VERSION from the npm registry (log: $cache.log); install Node.js 22 (https://nodejs.org)" >&2; exit 1; }
   supported "$bin/node" || { echo "node-path: node@$NODE_VERSION from the npm registry does not run here (log: $cache.log); install Node.js 22 (https://nodejs.org)" >&2; exit 1; }
 fi
-echo "node-path: $(node --version 2>/dev/null || echo 'no node') is not Node.js 22 or 24; using Node.js $NODE_VERSION from the npm registry ($bin)" >&2
+echo "node-path: $(node --version 2>/dev/null || echo 'no node') is not a Node.js package.json supports; using Node.js $NODE_VERSION from the npm registry ($bin)" >&2
 echo "$bin"

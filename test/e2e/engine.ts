@@ -42,13 +42,40 @@ export interface EngineStack {
 /** The program's own files: what a new release of this program changes (everything but the packages). */
 const PROGRAM_FILES = PROJECT_FILES.filter((entry) => !["node_modules", "policy", "package.json"].includes(entry));
 
+let providersBin: Promise<string> | undefined;
+
+/**
+ * The directory holding pulumi-resource-azuread 6.9.1 and pulumi-resource-time 0.1.1, the providers a
+ * managed Entra app needs (scripts/build-providers.sh: built once from ../shared/vendor, cached; or
+ * WB_PROVIDERS_DIR).
+ */
+export function providers(): Promise<string> {
+    providersBin ??= promisify(execFile)(join(REPO, "scripts/build-providers.sh"), [], { maxBuffer: 64 << 20 }).then(
+        ({ stdout }) => stdout.trim().split("\n").pop()!,
+        (e: { stderr?: string; message: string }) => {
+            throw new Error(`the azuread and time providers could not be built: ${e.stderr?.trim().split("\n").slice(-3).join(" ") || e.message}`);
+        },
+    );
+    return providersBin;
+}
+
+export interface NewStackOptions {
+    /** The program's files are copies the test may change (a new release of this program), not links to the repository's. */
+    copyProgram?: boolean;
+    /** The azuread and time providers on the engine's PATH (a managed Entra app). */
+    withProviders?: boolean;
+    /** More environment for the engine and its providers (e.g. the Entra stand-in's proxy and credentials). */
+    env?: Record<string, string>;
+}
+
 /**
  * A new stack of this project in a temporary directory, on a file:// backend; `program` replaces
  * index.ts (to measure another program side by side with this one). With `copyProgram`, the program's
  * files are copies the test may change (a new release of this program), not links to the repository's.
  */
-export async function newStack(stackName: string, program?: string, { copyProgram = false } = {}): Promise<EngineStack> {
+export async function newStack(stackName: string, program?: string, { copyProgram = false, withProviders = false, env: extraEnv = {} }: NewStackOptions = {}): Promise<EngineStack> {
     const bin = await engine();
+    const path = withProviders ? `${bin}:${await providers()}` : bin;
     const base = await mkdtemp(join(tmpdir(), "wb-e2e-"));
     const workDir = join(base, "project");
     const stateDir = join(base, "state");
@@ -61,13 +88,14 @@ export async function newStack(stackName: string, program?: string, { copyProgra
         else await symlink(join(REPO, entry), join(workDir, entry));
     }
     const env = {
-        PATH: `${bin}:${process.env.PATH}`,
+        PATH: `${path}:${process.env.PATH}`,
         PULUMI_HOME: join(base, "pulumi-home"),
         PULUMI_BACKEND_URL: `file://${stateDir}`,
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        ...extraEnv,
     };
     // PulumiCommand runs <root>/bin/pulumi: give it a root whose bin is the engine's directory.
     await mkdir(join(base, "engine"));
@@ -95,6 +123,20 @@ export async function engineUnavailable(): Promise<boolean> {
     );
     if (problem === undefined || process.env.CI) return false;
     console.warn(`end-to-end tests skipped (outside CI only): ${problem}`);
+    return true;
+}
+
+/**
+ * Whether the tests of a managed Entra app must be skipped: only outside CI, when the engine or the azuread
+ * and time providers cannot be had (the reason is printed). In CI (CI=true) they run, and fail on it.
+ */
+export async function providersUnavailable(): Promise<boolean> {
+    const problem = await Promise.all([engine(), providers()]).then(
+        () => undefined,
+        (e: Error) => e.message,
+    );
+    if (problem === undefined || process.env.CI) return false;
+    console.warn(`end-to-end tests of a managed Entra app skipped (outside CI only): ${problem}`);
     return true;
 }
 

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shellQuote } from "../../host/commands";
 import { Sandbox, sshRun, startSandbox } from "../sandbox/sandbox";
 import { entraLikeSecret, rskeyDecrypt } from "../sandbox/rskey";
+import { applyAll, CLIENT_ID, CLIENT_SECRET, hostValues, resultOf } from "./driver";
+import { runStep } from "./one-step";
 
 const HOST = join(__dirname, "../../host");
 const KEY_FILE = "/var/lib/rstudio-server/secure-cookie-key";
@@ -68,5 +70,35 @@ describe.each(["raw", "canonical"] as const)("encrypting the client secret with 
         } finally {
             await sb.writeFile(KEY_FILE, saved);
         }
+    });
+});
+
+// RStudio's crc32HexHash prints the key's hash without leading zeros; rskey prints %08X. For a key whose
+// CRC32 is below 0x10000000 (one in sixteen), every step that compares a value with the hash must take
+// the form the encryption step took: the first `up` (every step's apply, as the engine runs them) and a check.
+describe("a Workbench that prints the key hash without leading zeros", { timeout: 300_000 }, () => {
+    const key = "000000d0-0000-4000-8000-0000000000d0\n"; // CRC32 0073F3A8
+    let sb: Sandbox;
+    beforeAll(async () => {
+        sb = await startSandbox({ nscd: false });
+        await sb.writeFile(KEY_FILE, key);
+        await sb.writeFile("/var/lib/standin/encrypt-short-key-hash", "");
+    });
+    afterAll(async () => sb?.stop());
+
+    it("writes the client secret on the first up, and the check finds it in sync", async () => {
+        const run = await applyAll(sb, hostValues());
+        const encrypted = resultOf(run, "encrypt-client-secret")!.stdout;
+        expect(encrypted).toMatch(/^73F3A8[A-Za-z0-9+/]+=*73F3A8$/);
+        expect(resultOf(run, "client-secret")!.stdout).toBe("openid-client-secret=changed\n");
+        expect(await sb.readFile("/etc/rstudio/openid-client-secret")).toBe(`client-id=${CLIENT_ID}\nclient-secret=${encrypted}\n`);
+        expect(await rskeyDecrypt([`0073F3A8${encrypted.slice(6, -6)}0073F3A8`], key)).toEqual([CLIENT_SECRET]);
+
+        const check = await runStep(sb, "client-secret", "check", {}, `${encrypted}\n`);
+        expect(check.code, check.stderr).toBe(0);
+        expect(check.stdout).toBe("check=in-sync\n");
+        // A value made with another key: the check says apply would stop.
+        const other = await runStep(sb, "client-secret", "check", {}, `BFA25145${encrypted.slice(6, -6)}BFA25145\n`);
+        expect(other.stdout.split("\n")).toContain("problem=the encrypted client secret the stack holds was not made with this node's secure-cookie-key (CRC32 0073F3A8): apply would stop before writing it");
     });
 });

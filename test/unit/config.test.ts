@@ -1,6 +1,25 @@
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, SecretFacts } from "../../config";
+import { ConfigError, parseConfig, projectConfig, SecretFacts } from "../../config";
+import { renderSettings, rserverSettings } from "../../host/settings";
 import { baseConfig, HOST_KEY } from "./program";
+
+/** An SSH wire-format string: uint32 length, then the bytes. */
+const wireString = (bytes: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+};
+/** An SSH mpint from unsigned big-endian bytes: a 0x00 in front when the high bit is set. */
+const mpint = (bytes: Buffer) => wireString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A well-formed ed25519 host key other than HOST_KEY (its 32 key bytes all `fill`). */
+const ed25519Key = (fill: number) => `ssh-ed25519 ${Buffer.concat([wireString(Buffer.from("ssh-ed25519")), wireString(Buffer.alloc(32, fill))]).toString("base64")}`;
+/** A real RSA public key of `bits` bits, as ssh-keyscan prints it. */
+const rsaHostKey = (bits: number) => {
+    const jwk = generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" });
+    const blob = Buffer.concat([wireString(Buffer.from("ssh-rsa")), mpint(Buffer.from(jwk.e!, "base64url")), mpint(Buffer.from(jwk.n!, "base64url"))]);
+    return `ssh-rsa ${blob.toString("base64")}`;
+};
 
 const present: SecretFacts = { sshPrivateKey: true, clientSecret: false };
 const parse = (overrides: Record<string, unknown>, secrets: SecretFacts = present) => {
@@ -194,7 +213,7 @@ describe("parseConfig", () => {
     it("takes a list of hosts for a cluster", () => {
         const nodes = [
             { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
-            { address: "10.0.0.6", port: 2222, user: "u", hostKey: HOST_KEY },
+            { address: "10.0.0.6", port: 2222, user: "u", hostKey: ed25519Key(2) },
         ];
         expect(parse({ host: undefined, hosts: nodes }).hosts).toEqual([{ ...nodes[0], port: 22 }, nodes[1]]);
     });
@@ -227,5 +246,130 @@ describe("parseConfig", () => {
     it("refuses a client secret that looks like the secret's ID", () => {
         const external = { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", assignedUsers: [], assignedGroups: [] };
         expect(problems(external, { sshPrivateKey: true, clientSecret: true, clientSecretLooksLikeId: true })).toEqual([expect.stringMatching(/^posit-workbench-entra:clientSecret: looks like the secret's ID/)]);
+    });
+
+    describe("one machine listed twice under two names (the same hostKey)", () => {
+        it("refuses it, naming both entries by index and address:port", () => {
+            const hosts = [
+                { address: "127.0.0.1", user: "u", hostKey: HOST_KEY },
+                { address: "localhost", user: "u", hostKey: HOST_KEY },
+            ];
+            expect(problems({ host: undefined, hosts })).toEqual([
+                "posit-workbench-entra:hosts.1.hostKey: hosts.0 (127.0.0.1:22) and hosts.1 (localhost:22) have the same hostKey: one machine listed under two addresses (list it once), or clones sharing a host key (give each its own: remove /etc/ssh/ssh_host_* and run ssh-keygen -A on it, then ssh-keyscan again)",
+            ]);
+        });
+
+        it("compares the key, not its comment, and names the first entry with it", () => {
+            const hosts = [
+                { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
+                { address: "10.0.0.6", port: 2222, user: "u", hostKey: ed25519Key(2) },
+                { address: "wb.example.com", port: 22, user: "u", hostKey: `${HOST_KEY} root@clone` },
+            ];
+            const found = problems({ host: undefined, hosts });
+            expect(found).toHaveLength(1);
+            expect(found[0]).toMatch(/^posit-workbench-entra:hosts\.2\.hostKey: hosts\.0 \(10\.0\.0\.5:22\) and hosts\.2 \(wb\.example\.com:22\) have the same hostKey/);
+        });
+
+        it("says only that an address is listed twice when it is (one line, not two)", () => {
+            const hosts = [
+                { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
+                { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
+            ];
+            expect(problems({ host: undefined, hosts })).toEqual(["posit-workbench-entra:hosts.1.address: 10.0.0.5:22 is listed twice"]);
+        });
+
+        it("does not compare unpinned nodes", () => {
+            const hosts = [
+                { address: "10.0.0.5", user: "u" },
+                { address: "10.0.0.6", user: "u" },
+            ];
+            expect(parse({ host: undefined, hosts, allowUnpinnedHostKey: true }).hosts).toHaveLength(2);
+        });
+    });
+
+    describe("RSA host keys", () => {
+        it("refuses one under 2048 bits, naming its size", () => {
+            expect(problems({ host: { address: "10.0.0.5", user: "u", hostKey: rsaHostKey(1024) } })).toEqual([
+                "posit-workbench-entra:host.hostKey: an RSA host key of 1024 bits; expected at least 2048 bits, or better the host's ed25519 key (ssh-keyscan -t ed25519 <host>)",
+            ]);
+        });
+
+        it("refuses it on a cluster node too", () => {
+            const hosts = [
+                { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
+                { address: "10.0.0.6", user: "u", hostKey: rsaHostKey(1536) },
+            ];
+            expect(problems({ host: undefined, hosts })).toEqual([expect.stringMatching(/^posit-workbench-entra:hosts\.1\.hostKey: an RSA host key of 1536 bits; expected at least 2048 bits/)]);
+        });
+
+        it("accepts 2048 bits and more", () => {
+            for (const bits of [2048, 3072]) {
+                const hostKey = rsaHostKey(bits);
+                expect(parse({ host: { address: "10.0.0.5", user: "u", hostKey } }).hosts[0].hostKey).toBe(hostKey);
+            }
+        });
+
+        it("refuses an RSA key whose blob has no modulus as malformed", () => {
+            const blob = Buffer.concat([wireString(Buffer.from("ssh-rsa")), mpint(Buffer.from([1, 0, 1]))]).toString("base64");
+            expect(problems({ host: { address: "10.0.0.5", user: "u", hostKey: `ssh-rsa ${blob}` } })).toEqual([expect.stringMatching(/^posit-workbench-entra:host\.hostKey: expected the host public key in authorized_keys format/)]);
+        });
+    });
+
+    describe("homeDirPath with a trailing slash", () => {
+        it("is written without it", () => {
+            const c = parse({ homeDirPath: "/home/" });
+            expect(c.homeDirPath).toBe("/home");
+            expect(renderSettings(rserverSettings(c, "11111111-2222-3333-4444-555555555555"))).toContain("\nuser-homedir-path=/home\n");
+            expect(parse({ homeDirPath: "/mnt/home//" }).homeDirPath).toBe("/mnt/home");
+            expect(parse({ homeDirPath: "/mnt/home" }).homeDirPath).toBe("/mnt/home");
+        });
+
+        it("still refuses / itself", () => {
+            expect(problems({ homeDirPath: "/" })).toEqual([expect.stringMatching(/^posit-workbench-entra:homeDirPath: expected a directory for home directories, not a system directory/)]);
+        });
+    });
+
+    it("lower-cases the hostname, so the redirect URI and SCIM URL do not depend on how it was typed", () => {
+        const typed = parse({ hostname: "Workbench.Example.COM", provisioning: "scim" });
+        expect(typed).toMatchObject({
+            hostname: "workbench.example.com",
+            redirectUri: "https://workbench.example.com/openid/callback",
+            scimBaseAddress: "https://workbench.example.com/scim/v2",
+        });
+        expect(typed).toEqual(parse({ hostname: "workbench.example.com", provisioning: "scim" }));
+    });
+
+    describe("startUid given as a string (pulumi config set stores top-level values as strings)", () => {
+        it("is taken as the number", () => {
+            expect(parse({ startUid: "2000" }).startUid).toBe(2000);
+        });
+
+        it("as every whole-number key is: days too", () => {
+            const typed = parse({ provisioning: "scim", scimTokenDays: "90", secretRotationDays: "120", secretGraceDays: "10" });
+            expect([typed.scimTokenDays, typed.secretRotationDays, typed.secretGraceDays]).toEqual([90, 120, 10]);
+            expect(() => parse({ scimTokenDays: "ninety" })).toThrow(/scimTokenDays: expected a whole number of days between 1 and 3650/);
+        });
+
+        // loadConfig and npm run check pass the stack's values through projectConfig first.
+        const rawWith = (value: unknown): Record<string, unknown> => {
+            const { sshPrivateKey: _ignored, ...raw } = { ...baseConfig(), startUid: value } as Record<string, unknown>;
+            return raw;
+        };
+        const throughStackFile = (value: unknown) => {
+            const stored = Object.fromEntries(Object.entries(rawWith(value)).map(([k, v]) => [`posit-workbench-entra:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+            return projectConfig(stored);
+        };
+        const outcome = (raw: Record<string, unknown>) => {
+            try {
+                return parseConfig(raw, "prod", present).startUid;
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+        };
+        for (const value of ["2000", "999", "2e3", "1000.5", "two thousand", 2000]) {
+            it(`gets the same answer from parseConfig as through projectConfig: ${JSON.stringify(value)}`, () => {
+                expect(outcome(rawWith(value))).toEqual(outcome(throughStackFile(value)));
+            });
+        }
     });
 });

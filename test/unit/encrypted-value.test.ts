@@ -1,5 +1,5 @@
-// The encrypt-client-secret step's shape check (host/encrypt-client-secret.sh `encrypted_value`),
-// run by bash on this machine against values from Posit's rskey (built from the vendored source).
+// The encrypted value's shape check (host/lib.sh `wb_encrypted_value`, which the encryption and client
+// secret steps use), run by bash on this machine against values from Posit's rskey (built from the vendored source).
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,9 +11,9 @@ const RSKEY_VECTOR = "BFA25145OoPWwVZMdN/K7eDJUD5gLg916yildo6m+XG0+Sld7r+SuKXS3R
 /** A key file whose CRC32 is 0073F3A8: RStudio's crc32HexHash prints it as 73F3A8. */
 const LEADING_ZERO_KEY = "000000d0-0000-4000-8000-0000000000d0\n";
 
-/** What `encrypted_value CRC` picks from `output` (undefined when nothing has the shape). */
+/** What `wb_encrypted_value CRC` picks from `output` (undefined when nothing has the shape). */
 function shapeCheck(output: string, crc: string): string | undefined {
-    const script = `source ${HOST}/lib.sh; source ${HOST}/encrypt-client-secret.sh; encrypted_value "$1"`;
+    const script = `source ${HOST}/lib.sh; wb_encrypted_value "$1"`;
     try {
         return execFileSync("bash", ["-c", script, "check", crc], { input: output, encoding: "utf8" }).trim() || undefined;
     } catch {

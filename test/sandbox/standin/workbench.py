@@ -34,6 +34,10 @@ SIGN_IN_PAGE = "<!DOCTYPE html>\n<html><head><title>Sign In - Posit Workbench</t
 BOOLEANS = ("1", "0", "true", "false", "yes", "no", "on", "off")
 RSKEY = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rskey")
 PROMPT_STYLE = "/var/lib/standin/encrypt-prompt-style"
+# A Workbench that prints the key's hash as RStudio's crc32HexHash does, without leading zeros, where
+# rskey prints %08X: when this file exists, encrypt-password prints rskey's value with the leading zeros
+# of the hash taken off at both ends (0073F3A8...0073F3A8 becomes 73F3A8...73F3A8).
+SHORT_KEY_HASH = "/var/lib/standin/encrypt-short-key-hash"
 HEALTH = "active-sessions: 0\nidle-seconds: 0\ncpu-percent: 0.0\nmemory-percent: 0.0\n" \
          "swap-percent: 0.0\nload-average: 0.0\n"
 
@@ -218,7 +222,7 @@ def encrypt_password():
         return 1
     rskey = [RSKEY, "encrypt", "--mode=workbench", "-f", path]
     if prompt_style() == "raw":
-        return subprocess.call(rskey)
+        return run_rskey(rskey)
     try:
         first = prompt_hidden("Enter password: ")
         second = prompt_hidden("Confirm password: ")
@@ -228,7 +232,22 @@ def encrypt_password():
     if second != first:
         print("Passwords do not match", file=sys.stderr)
         return 1
-    return subprocess.run(rskey, input=(first + "\n").encode(), check=False).returncode
+    return run_rskey(rskey, (first + "\n").encode())
+
+
+def run_rskey(rskey, answer=None):
+    """rskey with the terminal (raw prompts: it asks on its stdin, the terminal) or `answer` on a pipe; its
+    output (stdout) as it is, or with the key hash's leading zeros taken off (SHORT_KEY_HASH)."""
+    if not os.path.exists(SHORT_KEY_HASH):
+        return subprocess.run(rskey, input=answer, check=False).returncode
+    result = subprocess.run(rskey, input=answer, stdout=subprocess.PIPE, check=False)
+    def short(match):
+        crc = match[1].lstrip(b"0") or b"0"
+        return crc + match[2] + crc
+    out = re.sub(rb"(?m)^([0-9A-F]{8})([A-Za-z0-9+/=]+)\1$", short, result.stdout)
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
+    return result.returncode
 
 
 def prompt_style():
