@@ -7,7 +7,7 @@
  * step that never ran), and it has "drifted" when they are the same: the host changed under the stack,
  * and `pulumi up` will not notice (no input changed), so the repair is to replace the step.
  */
-import type { HostStep } from "../host/commands";
+import { HOST_STEP_SPECS, HOST_STEPS, HostStep } from "../host/steps";
 
 export type StepStatus = "in sync" | "would change" | "drifted";
 
@@ -73,7 +73,7 @@ export function classify(wouldChange: boolean, sameInputsAsState: boolean): Step
  * The steps whose `apply` marks Workbench for a restart: replacing one of them must replace its node's
  * restart step too, which otherwise would not run again (its inputs do not change).
  */
-const RESTARTING: HostStep[] = ["client-secret", "rserver-conf", "home-directories", "nss"];
+const RESTARTING = HOST_STEPS.filter((id) => HOST_STEP_SPECS[id].marksRestart);
 
 /** `pulumi up --replace` of every drifted step (and the restart step of a node that needs one). */
 export function repairCommand(stack: string, nodes: NodeCheck[]): string | undefined {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { installScriptsCommand, removeScriptsCommand, scriptsBundle, stepCommand } from "../host/commands";
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, reviewedSteps, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../host/plan";
 import { RserverSettings } from "../host/settings";
-import { HostStep, releaseDigest } from "../host/steps";
+import { HOST_STEP_SPECS, HostStep, releaseDigest } from "../host/steps";
 
 export interface SshTarget {
     /** SSH address of the Workbench server. */
@@ -46,10 +46,9 @@ export const nodeName = (target: SshTarget, index: number) => `node${index + 1} 
  * first node, are named after the cluster.
  */
 export function stepResourceName(name: string, step: PlannedStep, target: SshTarget): string {
-    if (ONCE_PER_CLUSTER.includes(step.id)) return `${name}-${step.id}`;
+    if (HOST_STEP_SPECS[step.id].runsOn === "cluster") return `${name}-${step.id}`;
     return `${name}-${nodePart(target)}-${step.id}`;
 }
-const ONCE_PER_CLUSTER: HostStep[] = ["encrypt-client-secret", "scim-token"];
 
 const nodePart = (target: SshTarget) => `${target.address}-${target.port}`.replace(/[^A-Za-z0-9]+/g, "-");
 
@@ -165,9 +164,8 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                     parent: this,
                     dependsOn: [...dependsOn, scripts[step.node], scriptsRemoval[step.node]],
                     // A step's delete undoes its create at the same paths: never let an old copy's delete run after a
-                    // new copy's create. The encryption's delete only drops a cache, so a replaced (or unreachable)
-                    // first node does not hold up the new one.
-                    deleteBeforeReplace: step.id !== "encrypt-client-secret",
+                    // new copy's create (StepSpec.deleteBeforeReplace).
+                    deleteBeforeReplace: HOST_STEP_SPECS[step.id].deleteBeforeReplace,
                     ...(step.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
                 },
             );

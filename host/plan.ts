@@ -10,7 +10,7 @@
  */
 import { UserError } from "../errors";
 import { stepDescription } from "./commands";
-import type { HostStep } from "./steps";
+import { HOST_STEP_SPECS, HOST_STEPS, HostStep, StepSpec } from "./steps";
 import { MANAGED_RSERVER_KEYS, renderSettings, RserverSettings } from "./settings";
 
 export interface StepRef {
@@ -19,54 +19,50 @@ export interface StepRef {
     id: HostStep;
 }
 
-/**
- * Steps that write: each re-checks on its host, before writing, that the node's secure-cookie-key is
- * the one every node shares. The expected hash comes first on their stdin, not in the command: the
- * command then holds only values known before any host was reached, so a new stack's first preview
- * shows it in full. The same line names the node's preflight resource (its id is new each time it is
- * created): the preflight's remove undoes every step on its host, so when the preflight is replaced,
- * every step runs again.
- */
-const KEY_CHECKED: HostStep[] = ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "scim-token"];
-
 export interface PlannedStep extends StepRef {
     /** Steps that must have run first (on destroy, they are restored after this one). */
     after: StepRef[];
-    /** What the step reads on stdin: the client secret, its encrypted form, or the digest of the node's other steps. */
-    stdin?: "client-secret" | "encrypted-client-secret" | "digest";
+    /** What the step reads on stdin after the key line (see StepSpec.input). */
+    stdin?: Exclude<StepSpec["input"], "none">;
     /** Its stdout is a secret (never logged, kept secret in state). */
     secretOutput?: boolean;
 }
 
-/** Steps that change what Workbench reads on a node; its restart follows all of them. */
-const CONFIGURATION_STEPS: Array<{ id: HostStep; after: HostStep[]; stdin?: PlannedStep["stdin"] }> = [
-    { id: "client-secret", after: ["preflight"], stdin: "encrypted-client-secret" },
-    { id: "rserver-conf", after: ["client-secret"] },
-    { id: "home-directories", after: ["preflight"] },
-    { id: "nss", after: ["home-directories"] },
-    { id: "nscd", after: ["preflight"] },
-];
-
-/** Every step of a stack with `nodes` hosts, in an order that respects `after`. */
+/**
+ * Every step of a stack with `nodes` hosts, in an order that respects `after`, from the steps' specs
+ * (host/steps.ts). Besides what the specs say: the preflights are chained (destroy, which deletes in
+ * reverse, then restarts the nodes one at a time, last node first), and the nodes roll: a node's steps that
+ * follow its preflight wait for the previous node's restart (a node is touched only once the previous one is
+ * back and healthy).
+ */
 export function planHostSteps(nodes: number, scim: boolean): PlannedStep[] {
     const plan: PlannedStep[] = [];
-    // Chained, so destroy (which deletes in reverse) restarts the nodes one at a time, last node first.
-    for (let node = 0; node < nodes; node++) plan.push({ node, id: "preflight", after: node > 0 ? [{ node: node - 1, id: "preflight" }] : [] });
-    const encrypt: StepRef = { node: 0, id: "encrypt-client-secret" };
-    plan.push({ ...encrypt, after: plan.map(({ node, id }) => ({ node, id })), stdin: "client-secret", secretOutput: true });
+    const included = HOST_STEPS.filter((id) => scim || id !== "scim-token");
+    const planned = (id: HostStep, node: number): PlannedStep => {
+        const spec = HOST_STEP_SPECS[id];
+        return { node, id, after: [], ...(spec.input !== "none" ? { stdin: spec.input } : {}), ...(spec.secretOutput ? { secretOutput: true } : {}) };
+    };
+    const refsOf = (id: HostStep, node: number): StepRef[] => (HOST_STEP_SPECS[id].runsOn === "cluster" ? [{ node: 0, id }] : [{ node, id }]);
+    for (let node = 0; node < nodes; node++) plan.push({ ...planned("preflight", node), after: node > 0 ? [{ node: node - 1, id: "preflight" }] : [] });
+    const clusterSteps = included.filter((id) => HOST_STEP_SPECS[id].runsOn === "cluster");
+    const nodeSteps = included.filter((id) => id !== "preflight" && HOST_STEP_SPECS[id].runsOn === "node");
+    // A cluster step after every node's instance of the steps it follows; those it follows come first.
+    const clusterStep = (id: HostStep) => ({ ...planned(id, 0), after: HOST_STEP_SPECS[id].after.flatMap((dep) => Array.from({ length: nodes }, (_, node) => ({ node, id: dep }))) });
+    const early = clusterSteps.filter((id) => HOST_STEP_SPECS[id].after.every((dep) => dep === "preflight"));
+    for (const id of early) plan.push(clusterStep(id));
     for (let node = 0; node < nodes; node++) {
-        // Rolling: a node is touched only once the previous one is back and healthy.
         const previous: StepRef[] = node > 0 ? [{ node: node - 1, id: "restart" }] : [];
-        for (const step of CONFIGURATION_STEPS) {
-            const after = [...step.after.map((id) => ({ node, id })), ...(step.after.includes("preflight") ? previous : [])];
-            if (step.id === "client-secret") after.push(encrypt);
-            plan.push({ node, id: step.id, after, stdin: step.stdin });
+        for (const id of nodeSteps) {
+            const deps = HOST_STEP_SPECS[id].after;
+            plan.push({ ...planned(id, node), after: [...deps.flatMap((dep) => refsOf(dep, node)), ...(deps.includes("preflight") ? previous : [])] });
         }
-        plan.push({ node, id: "restart", after: CONFIGURATION_STEPS.map(({ id }) => ({ node, id })), stdin: "digest" });
     }
-    if (scim) plan.push({ node: 0, id: "scim-token", after: [{ node: 0, id: "restart" }], secretOutput: true });
+    for (const id of clusterSteps.filter((c) => !early.includes(c))) plan.push(clusterStep(id));
     return plan;
 }
+
+/** The order in which the preflight's remove undoes the steps saved on its host: the reverse of a node's plan. */
+export const UNDO_ORDER: HostStep[] = [...HOST_STEPS].filter((id) => id !== "preflight").reverse();
 
 export interface HostValues {
     /** The application (client) id. */
@@ -90,7 +86,7 @@ export function stepStdin(id: HostStep, keyHash: string, preflightId: string, in
     return `${checksSharedKey(id) ? `secure-cookie-key-sha256=${keyHash} preflight=${preflightId}\n` : ""}${input}`;
 }
 
-export const checksSharedKey = (id: HostStep) => KEY_CHECKED.includes(id);
+export const checksSharedKey = (id: HostStep) => HOST_STEP_SPECS[id].checksKey;
 
 /**
  * After how many days a managed app's stack rotates a SCIM token of the given lifetime: 30 days before it
@@ -106,26 +102,27 @@ export const nodeOwner = (stack: string, target: { address: string; port: number
 
 /** The WB_ variables one step's script reads; `owner` (see `nodeOwner`) for the per-node steps. */
 export function stepEnv(id: HostStep, values: HostValues, owner: string): Record<string, string> {
-    // The stack keeps its record of what each step did on the host apart from another stack's.
-    const stack = { WB_STACK: values.stack };
-    const node = { ...stack, WB_OWNER: owner };
-    const keyCheck = { ...node, WB_KEY_CHECK: "stdin" };
+    const spec = HOST_STEP_SPECS[id];
+    // The stack keeps its record of what each step did on the host apart from another stack's; a node's steps
+    // name the node that manages the host (nodeOwner); the steps that check the shared key say so.
+    const base = { WB_STACK: values.stack, ...(spec.runsOn === "node" ? { WB_OWNER: owner } : {}), ...(spec.checksKey ? { WB_KEY_CHECK: "stdin" } : {}) };
+    return { ...base, ...stepValues(id, values) };
+}
+
+/** The values of a step's own, in its command. */
+function stepValues(id: HostStep, values: HostValues): Record<string, string> {
     switch (id) {
         case "preflight":
-            // The Workbench release must have the provisioning the stack sets up.
-            return { ...node, WB_PROVISIONING: values.scimTokenDays !== undefined ? "scim" : "jit" };
-        case "restart":
-            return node;
+            // The Workbench release must have the provisioning the stack sets up; its remove undoes the steps saved
+            // on its host in this order.
+            return { WB_PROVISIONING: values.scimTokenDays !== undefined ? "scim" : "jit", WB_UNDO_ORDER: UNDO_ORDER.join(" ") };
         case "encrypt-client-secret":
-            return { ...stack, WB_KEY_CHECK: "stdin", WB_CLIENT_ID: values.clientId };
         case "client-secret":
-            return { ...keyCheck, WB_CLIENT_ID: values.clientId };
+            return { WB_CLIENT_ID: values.clientId };
         case "rserver-conf":
-            return { ...keyCheck, WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
+            return { WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
         case "scim-token":
             return {
-                ...stack,
-                WB_KEY_CHECK: "stdin",
                 WB_TOKEN_NAME: scimTokenName(values.stack),
                 WB_TOKEN_DAYS: String(values.scimTokenDays ?? 365),
                 WB_TOKEN_ROTATION: values.scimTokenRotation ?? "",
@@ -133,7 +130,7 @@ export function stepEnv(id: HostStep, values: HostValues, owner: string): Record
                 WB_TOKEN_WARN_DAYS: String((values.scimTokenDays ?? 365) - scimTokenRotationDays(values.scimTokenDays ?? 365)),
             };
         default:
-            return keyCheck;
+            return {};
     }
 }
 

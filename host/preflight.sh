@@ -62,7 +62,9 @@ check() {
 result() { report_facts "$(wb_os_family)"; }
 
 remove() {
-  wb_undo_saved_steps scim-token restart nscd nss home-directories rserver-conf client-secret encrypt-client-secret
+  # WB_UNDO_ORDER: the reverse of a node's plan (plan.ts's UNDO_ORDER); its words are step names.
+  # shellcheck disable=SC2086
+  wb_undo_saved_steps ${WB_UNDO_ORDER:?the steps to undo, in order}
   wb_restart_if_pending
   # The restored rserver.conf may have the health check off: wait for the service itself.
   local deadline=$((SECONDS + ${WB_HEALTH_TIMEOUT:-60}))

@@ -16,26 +16,58 @@ import { join } from "node:path";
 
 export type HostStep = "preflight" | "encrypt-client-secret" | "client-secret" | "rserver-conf" | "home-directories" | "nss" | "nscd" | "restart" | "scim-token";
 
-export interface StepRelease {
-    /** Raised when what the step does on a host changes. */
+/** Everything the program knows about a host step, in one place: the component, the check and the tests derive from it. */
+export interface StepSpec {
+    /** Raised when what the step does on a host changes (see above). */
     version: number;
     /** sha256 of the step's canonical script at this version (or since its last effect-preserving change). */
     script: string;
+    /** "node": on every node, named after the node; "cluster": once, on the first node, named after the cluster. */
+    runsOn: "node" | "cluster";
+    /**
+     * The steps it runs after: of the same node for a node step (and the cluster steps), of every node for a
+     * cluster step. On destroy it is removed before them.
+     */
+    after: HostStep[];
+    /**
+     * Before it writes, it checks that the node's secure-cookie-key is the one the preflights agreed on: the
+     * hash, and the node's preflight id, come first on its stdin (a replaced preflight, whose remove undoes its
+     * host, so makes the step run again).
+     */
+    checksKey: boolean;
+    /** What it reads on stdin (after that line): the client secret, its encrypted form, a digest of the node's other steps. */
+    input: "none" | "client-secret" | "encrypted-client-secret" | "digest";
+    /** Its stdout is a secret: never logged, secret in the state. */
+    secretOutput: boolean;
+    /** It configures what Workbench uses: the node's restart runs after it, and again when its inputs change. */
+    beforeRestart: boolean;
+    /** Its apply (or remove) can leave a restart of Workbench pending: repairing it needs the node's restart too. */
+    marksRestart: boolean;
+    /**
+     * Replaced old copy first: its delete restores, at the same paths, what its create changed. (The encryption's
+     * delete only drops a cache, so an unreachable old first node does not hold up the new one.)
+     */
+    deleteBeforeReplace: boolean;
 }
 
-export const STEP_RELEASES: Record<HostStep, StepRelease> = {
-    "preflight": { version: 1, script: "993625ebf248887c1bbb92f8b25ff4b3bd390efcc23c74d6c0984696c1663fcc" },
-    "encrypt-client-secret": { version: 1, script: "e8389ece353af13dc59854be250265125c401c94860f552d9c7e25fdb09ce552" },
-    "client-secret": { version: 1, script: "5293fd4f7b83887e69efd39d10fe04243be7ca2f8b8730c3d8ad1f780596126e" },
-    "rserver-conf": { version: 1, script: "89fc6369db9df39e2e2d74b798b1043bfc749f661986220e5491b7ab0efb8314" },
-    "home-directories": { version: 1, script: "740cf5c5153e34a0aab840401cd2161d262788a0ebaa2f9020698ca1696cdbf8" },
-    "nss": { version: 1, script: "45c3062afde10ff4c7cf7532c6e104f1a7addb2b4ba94d1d957fedc45cff3716" },
-    "nscd": { version: 1, script: "84782cda905fdfc27cee2120f83f284b8db207f1cbd6b1928b209c349a6f14e0" },
-    "restart": { version: 1, script: "74132b79833bf5384df486a806a8dcd0f0638b441122724dd85b6fe804f3d909" },
-    "scim-token": { version: 1, script: "2bb73c31909df3770610fd814a1405c27c3f85e4e89ac5e04ba36de3373120de" },
+// prettier-ignore
+export const HOST_STEP_SPECS: Record<HostStep, StepSpec> = {
+    "preflight": { version: 1, script: "c9de0db50e5377f7daae4bd495272cc283dcc4cc705698db624e373c901196e5", runsOn: "node", after: [], checksKey: false, input: "none", secretOutput: false, beforeRestart: false, marksRestart: false, deleteBeforeReplace: true },
+    "encrypt-client-secret": { version: 1, script: "e8389ece353af13dc59854be250265125c401c94860f552d9c7e25fdb09ce552", runsOn: "cluster", after: ["preflight"], checksKey: true, input: "client-secret", secretOutput: true, beforeRestart: false, marksRestart: false, deleteBeforeReplace: false },
+    "client-secret": { version: 1, script: "5293fd4f7b83887e69efd39d10fe04243be7ca2f8b8730c3d8ad1f780596126e", runsOn: "node", after: ["preflight", "encrypt-client-secret"], checksKey: true, input: "encrypted-client-secret", secretOutput: false, beforeRestart: true, marksRestart: true, deleteBeforeReplace: true },
+    "rserver-conf": { version: 1, script: "89fc6369db9df39e2e2d74b798b1043bfc749f661986220e5491b7ab0efb8314", runsOn: "node", after: ["client-secret"], checksKey: true, input: "none", secretOutput: false, beforeRestart: true, marksRestart: true, deleteBeforeReplace: true },
+    "home-directories": { version: 1, script: "740cf5c5153e34a0aab840401cd2161d262788a0ebaa2f9020698ca1696cdbf8", runsOn: "node", after: ["preflight"], checksKey: true, input: "none", secretOutput: false, beforeRestart: true, marksRestart: true, deleteBeforeReplace: true },
+    "nss": { version: 1, script: "45c3062afde10ff4c7cf7532c6e104f1a7addb2b4ba94d1d957fedc45cff3716", runsOn: "node", after: ["home-directories"], checksKey: true, input: "none", secretOutput: false, beforeRestart: true, marksRestart: true, deleteBeforeReplace: true },
+    "nscd": { version: 1, script: "84782cda905fdfc27cee2120f83f284b8db207f1cbd6b1928b209c349a6f14e0", runsOn: "node", after: ["preflight"], checksKey: true, input: "none", secretOutput: false, beforeRestart: true, marksRestart: false, deleteBeforeReplace: true },
+    "restart": { version: 1, script: "74132b79833bf5384df486a806a8dcd0f0638b441122724dd85b6fe804f3d909", runsOn: "node", after: ["client-secret", "rserver-conf", "home-directories", "nss", "nscd"], checksKey: false, input: "digest", secretOutput: false, beforeRestart: false, marksRestart: false, deleteBeforeReplace: true },
+    "scim-token": { version: 1, script: "2bb73c31909df3770610fd814a1405c27c3f85e4e89ac5e04ba36de3373120de", runsOn: "cluster", after: ["restart"], checksKey: true, input: "none", secretOutput: true, beforeRestart: false, marksRestart: false, deleteBeforeReplace: true },
 };
 
-export const HOST_STEPS = Object.keys(STEP_RELEASES) as HostStep[];
+/** The steps' versions and pinned scripts (the release's decisions). */
+export const STEP_RELEASES: Record<HostStep, Pick<StepSpec, "version" | "script">> = HOST_STEP_SPECS;
+
+/** Every step, in the order a node runs them. */
+export const HOST_STEPS = Object.keys(HOST_STEP_SPECS) as HostStep[];
 
 /** Where the stack's step scripts are installed on a host (root only), one file per step and version. */
 export const HOST_SCRIPTS_DIR = "/var/lib/posit-workbench-entra/scripts";

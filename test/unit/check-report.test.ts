@@ -57,6 +57,13 @@ describe("the repair", () => {
         expect(repairCommand("prod", nodes)).toBe(`pulumi up --stack prod --replace '${urn("rserver-conf")}' --replace '${urn("restart")}'`);
     });
 
+    it("restarts Workbench after repairing any step that can leave a restart pending (each one alone)", () => {
+        for (const id of ["client-secret", "rserver-conf", "home-directories", "nss"]) {
+            const nodes = [{ name: "n", seconds: 1, steps: [step({ step: id as StepCheck["step"], status: "drifted", urn: urn(id) }), step({ step: "restart", urn: urn("restart") })] }];
+            expect(repairCommand("prod", nodes), id).toBe(`pulumi up --stack prod --replace '${urn(id)}' --replace '${urn("restart")}'`);
+        }
+    });
+
     it("does not restart Workbench for a step it does not read (nscd, the token), and is absent without drift", () => {
         const nodes = [{ name: "n", seconds: 1, steps: [step({ step: "nscd", status: "drifted", urn: urn("nscd") }), step({ step: "restart", urn: urn("restart") })] }];
         expect(repairCommand("prod", nodes)).toBe(`pulumi up --stack prod --replace '${urn("nscd")}'`);

@@ -59,7 +59,12 @@ describe("stepEnv", () => {
             expect(stepStdin(id, h("9"), "workbench-10-0-0-5-22-preflight-1a2b3c4d", "rest\n"), id).toBe(`secure-cookie-key-sha256=${h("9")} preflight=workbench-10-0-0-5-22-preflight-1a2b3c4d\nrest\n`);
         }
         expect(stepStdin("restart", h("9"), "p", "digest\n")).toBe("digest\n");
-        expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22", WB_PROVISIONING: "scim" });
+        expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({
+            WB_STACK: "prod",
+            WB_OWNER: "prod/10.0.0.5:22",
+            WB_PROVISIONING: "scim",
+            WB_UNDO_ORDER: "scim-token restart nscd nss home-directories rserver-conf client-secret encrypt-client-secret",
+        });
         expect(stepEnv("preflight", { ...values, scimTokenDays: undefined }, "").WB_PROVISIONING).toBe("jit");
         expect(stepEnv("restart", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22" });
     });
