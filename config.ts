@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { UserError } from "./errors";
 import { scimTokenRotationDays } from "./host/plan";
+import { extraSettingProblem, extraSettingValue } from "./host/settings";
 
 /** The Pulumi project name, which is also the configuration namespace (`<namespace>:<key>`). */
 export const CONFIG_NAMESPACE = "posit-workbench-entra";
@@ -164,6 +165,26 @@ const hostSchema = z.strictObject(
 );
 
 /**
+ * Names of groups as Workbench sees them, for rserver.conf options that take one group or a
+ * comma-delimited list (Posit's "Administrative Dashboard" page): a comma would split a name.
+ */
+const groupNames = (what: string) =>
+    z
+        .array(
+            z
+                .string({ error: `expected ${what} as text` })
+                .min(1, `expected a group name, not an empty string`)
+                .refine((v) => !v.includes(","), "a group name cannot hold a comma: Workbench reads the option as a comma-delimited list of groups")
+                .refine((v) => !/[\x00-\x1f\x7f]/.test(v), "a group name cannot hold a line break or another control character")
+                .refine((v) => v.trim() === v, "a group name cannot begin or end with spaces"),
+            { error: `expected a list of ${what}` },
+        )
+        .default([]);
+
+/** An OAuth 2.0 scope token (RFC 6749, section 3.3: printable ASCII but space, " and \). */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/**
  * A whole number from `min` (to `max`). A string is decoded as projectConfig decodes config values, so
  * `pulumi config set startUid 2000` (stored as "2000": top-level values are strings) and a number in the
  * stack file mean the same.
@@ -191,6 +212,21 @@ const schema = z
         usernameClaim: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "expected a claim name such as preferred_username or email").default("preferred_username"),
         // `pulumi config set startUid 2000` stores "2000" (top-level values are strings): decoded as projectConfig does.
         startUid: wholeNumber(1000, undefined, "expected a whole number of at least 1000", "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)").optional(),
+        // Posit's "User provisioning > Configuration" page: "The minimum supported value for this configuration option is 1000."
+        groupStartGid: wholeNumber(1000, undefined, "expected a whole number of at least 1000", "expected a whole number of at least 1000 (Posit's minimum supported value for group-provisioning-start-gid)").optional(),
+        adminGroups: groupNames("group names (as Workbench sees them) whose members reach the administrative dashboard"),
+        adminSuperuserGroups: groupNames("group names (as Workbench sees them) whose members are administrative superusers"),
+        openidScopes: z
+            .array(z.string({ error: "expected a scope name" }).regex(SCOPE_TOKEN, "expected a scope name such as openid, profile, email or offline_access (no spaces, quotes or backslashes)"), {
+                error: "expected a list of scopes, e.g. [openid, profile, email, offline_access]",
+            })
+            .optional(),
+        extraSettings: z
+            .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: "expected a value: text, a number, or true/false" }), {
+                error: "expected a map of rserver.conf options to values, e.g. { auth-timeout-minutes: 60 }",
+            })
+            .default({})
+            .transform((settings) => Object.fromEntries(Object.entries(settings).map(([option, value]) => [option, extraSettingValue(value)]))),
         homeDirPath: z
             .string()
             .regex(/^\/[^\s]*$/, 'expected an absolute path without spaces, e.g. "/home" or "/mnt/home"')
@@ -265,15 +301,35 @@ const schema = z
         if (c.secretRotationDays + c.secretGraceDays > 730) {
             ctx.addIssue({ code: "custom", path: ["secretGraceDays"], message: `secretRotationDays + secretGraceDays is ${c.secretRotationDays + c.secretGraceDays}; a client secret may live at most 730 days` });
         }
-        for (const key of ["assignedUsers", "assignedGroups", "assignedGroupNames"] as const) {
+        for (const key of ["assignedUsers", "assignedGroups", "assignedGroupNames", "adminGroups", "adminSuperuserGroups", "openidScopes"] as const) {
             const seen = new Set<string>();
-            for (const [i, v] of c[key].entries()) {
+            for (const [i, v] of (c[key] ?? []).entries()) {
                 if (seen.has(v.toLowerCase())) ctx.addIssue({ code: "custom", path: [key, i], message: `"${v}" is listed twice` });
                 seen.add(v.toLowerCase());
             }
         }
         if (external && (c.assignedUsers.length || c.assignedGroups.length || c.assignedGroupNames.length || c.adminConsent)) {
             ctx.addIssue({ code: "custom", path: ["entraMode"], message: 'assignments and adminConsent need entraMode "managed"; with "external" the owner of the app manages them' });
+        }
+        if (c.adminSuperuserGroups.length && !c.adminGroups.length) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["adminSuperuserGroups"],
+                message: "needs adminGroups too: superusers use the administrative dashboard, which adminGroups turns on (admin-enabled) and limits to those groups (admin-group); list the superuser groups there as well if they should reach it",
+            });
+        }
+        // (A malformed scope has its own message already.)
+        if (c.openidScopes?.every((scope) => SCOPE_TOKEN.test(scope))) {
+            if (!c.openidScopes.includes("openid")) {
+                ctx.addIssue({ code: "custom", path: ["openidScopes"], message: "must include openid: without it Entra ID issues no ID token, and Workbench signs in with OpenID Connect" });
+            } else if (c.usernameClaim === "preferred_username" && !c.openidScopes.includes("profile")) {
+                // Microsoft's "ID token claims reference": "The profile scope is required to receive this claim."
+                ctx.addIssue({ code: "custom", path: ["openidScopes"], message: "must include profile while usernameClaim is preferred_username: Entra ID sends that claim only with the profile scope" });
+            }
+        }
+        for (const [option, value] of Object.entries(c.extraSettings)) {
+            const problem = extraSettingProblem(option, value);
+            if (problem) ctx.addIssue({ code: "custom", path: ["extraSettings", option], message: problem });
         }
     });
 

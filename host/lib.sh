@@ -443,7 +443,7 @@ wb_wait_healthy() {
     fi
     sleep 1
   done
-  wb_fail "Workbench did not answer $url within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')${WB_HEALTH_DETAIL:+; last seen: $WB_HEALTH_DETAIL}"
+  wb_fail "Workbench did not answer $url within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')"
 }
 
 # The Workbench NSS module (libnss_pwb.so.2) where the host's libraries are: Debian/Ubuntu in a multiarch

@@ -11,7 +11,7 @@
 import { UserError } from "../errors";
 import { stepDescription } from "./commands";
 import { HOST_STEP_SPECS, HOST_STEPS, HostStep, StepSpec } from "./steps";
-import { MANAGED_RSERVER_KEYS, renderSettings, RserverSettings } from "./settings";
+import { managedRserverKeys, renderSettings, RserverSettings } from "./settings";
 
 export interface StepRef {
     /** Index of the node in the stack's host list. */
@@ -69,7 +69,7 @@ export interface HostValues {
     clientId: string;
     /** The Pulumi stack. */
     stack: string;
-    /** The managed rserver.conf keys. */
+    /** The rserver.conf lines: the managed keys, then the stack's extra settings. */
     settings: RserverSettings;
     /** SCIM token lifetime in days. */
     scimTokenDays?: number;
@@ -120,7 +120,7 @@ function stepValues(id: HostStep, values: HostValues): Record<string, string> {
         case "client-secret":
             return { WB_CLIENT_ID: values.clientId };
         case "rserver-conf":
-            return { WB_MANAGED_KEYS: MANAGED_RSERVER_KEYS.join(" "), WB_SETTINGS: renderSettings(values.settings) };
+            return { WB_MANAGED_KEYS: managedRserverKeys(values.settings).join(" "), WB_SETTINGS: renderSettings(values.settings) };
         case "scim-token":
             return {
                 WB_TOKEN_NAME: scimTokenName(values.stack),

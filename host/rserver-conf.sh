@@ -1,17 +1,28 @@
 # shellcheck shell=bash
 # Merges the managed keys into /etc/rstudio/rserver.conf, keeping every other line and the file's
 # line endings (CRLF when most of its lines end so).
-#   WB_MANAGED_KEYS  every key this program may own, space separated (removed when not wanted)
+#   WB_MANAGED_KEYS  every key this program may own, space separated (removed when not wanted): its
+#                    own keys and the stack's extra settings
 #   WB_SETTINGS      the wanted key=value lines, newline separated
 #   WB_STACK         the Pulumi stack, named in the managed block's header
 CONF=/etc/rstudio/rserver.conf
 HEADER="# Managed by posit-workbench-entra (Pulumi stack ${WB_STACK:-unknown}): change the stack config, not these lines."
+# The keys of the lines the last apply wrote, one a line, beside the file's other records. An extra setting
+# dropped from the stack's config is no longer in WB_MANAGED_KEYS, yet its line must go: the keys recorded
+# are managed too. Only the keys the stack wrote: an option set by hand elsewhere in the file stays.
+KEYS_RECORD="$(wb_record "$CONF").keys"
+
+# The keys managed: WB_MANAGED_KEYS and those recorded, space separated.
+managed_keys() {
+  printf '%s' "$WB_MANAGED_KEYS"
+  if [ -e "$KEYS_RECORD" ]; then printf ' '; tr '\n' ' ' <"$KEYS_RECORD"; fi
+}
 
 # filter_managed drop|only FILE: prints FILE without the managed keys and the managed block's
 # header (trailing blank lines dropped, "\r" alone counts as blank), or only the lines that set a
 # managed key. Lines keep their own endings.
 filter_managed() {
-  awk -v mode="$1" -v keys="$WB_MANAGED_KEYS" '
+  awk -v mode="$1" -v keys="$(managed_keys)" '
     BEGIN { n = split(keys, k, " "); for (i = 1; i <= n; i++) managed[k[i]] = 1 }
     /^# Managed by posit-workbench-entra / { next }
     {
@@ -52,6 +63,12 @@ render() {
   printf '%s\n' "$WB_SETTINGS" | awk -v eol="$eol" '{ printf "%s%s\n", $0, eol }'
 }
 
+# Records the keys of the lines written (see KEYS_RECORD), once test-config has accepted them.
+record_keys() {
+  wb_init_state
+  printf '%s\n' "$WB_SETTINGS" | sed -n 's/^\([^=]*\)=.*/\1/p' >"$KEYS_RECORD"
+}
+
 apply() {
   local new previous="$WB_TMP/previous" check first_touch=yes
   [ -d /etc/rstudio ] || wb_fail "/etc/rstudio does not exist: is Posit Workbench installed?"
@@ -61,6 +78,7 @@ apply() {
   render >"$new"
   wb_install "$CONF" "$new" 0644 root:root
   if [ "$WB_CHANGED" = no ]; then
+    record_keys
     echo "rserver.conf=unchanged"
     return 0
   fi
@@ -77,6 +95,7 @@ apply() {
     if [ "$first_touch" = yes ]; then wb_forget "$CONF"; else wb_sha256 "$CONF" >"$(wb_record "$CONF").written"; fi
     wb_fail "rstudio-server test-config rejected the new rserver.conf, the previous file is back in place: $check"
   fi
+  record_keys
   wb_mark_restart
   echo "rserver.conf=changed"
 }
@@ -94,6 +113,7 @@ remove() {
     wb_forget "$CONF"
     wb_log "rserver.conf was edited after this program wrote it: removed the managed keys only"
   fi
+  rm -f "$KEYS_RECORD"
   wb_report_restore rserver.conf
 }
 

@@ -11,17 +11,19 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, WorkbenchConfig } from "../../config";
 import { checkStack, StateStep } from "../../check/run";
-import { stepResourceName } from "../../components/workbenchCluster";
-import { stepStdin } from "../../host/plan";
+import { stepCommands, stepResourceName } from "../../components/workbenchCluster";
+import { nodeOwner, stepEnv, stepStdin } from "../../host/plan";
+import { rserverSettings } from "../../host/settings";
 import { CheckReport } from "../../check/report";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { applyAll, CLIENT_ID, CLIENT_SECRET, fingerprints, hostValues, MANAGED_FILES, resultOf, systemctlCalls, TENANT_ID } from "./driver";
 
 const AUTHSELECT_FILES = ["/etc/authselect/authselect.conf", "/etc/pam.d/system-auth", "/etc/pam.d/password-auth"];
 
-function stackConfig(sb: Sandbox): WorkbenchConfig {
+function stackConfig(sb: Sandbox, extra: Record<string, unknown> = {}): WorkbenchConfig {
     return parseConfig(
         {
+            ...extra,
             hostname: "workbench.example.com",
             entraMode: "external",
             tenantId: TENANT_ID,
@@ -40,8 +42,8 @@ function stackConfig(sb: Sandbox): WorkbenchConfig {
  * Checks the host as `npm run check` does. After apply, the state holds what the encryption got and
  * printed (the secret beside the key's hash and the preflight's id, the encrypted value).
  */
-async function check(sb: Sandbox, encrypted?: string): Promise<CheckReport> {
-    const config = stackConfig(sb);
+async function check(sb: Sandbox, encrypted?: string, extra: Record<string, unknown> = {}, withState: (state: Map<string, StateStep>, config: WorkbenchConfig, keyHash: string) => void = () => {}): Promise<CheckReport> {
+    const config = stackConfig(sb, extra);
     const keyHash = (await sb.exec("sha256sum /var/lib/rstudio-server/secure-cookie-key")).stdout.split(" ")[0];
     const preflight = stepResourceName("workbench", { node: 0, id: "preflight", after: [] }, config.hosts[0]);
     const state = new Map<string, StateStep>(
@@ -52,6 +54,7 @@ async function check(sb: Sandbox, encrypted?: string): Promise<CheckReport> {
               ]
             : [],
     );
+    withState(state, config, keyHash);
     return checkStack({ stack: "hosttest", config, sshPrivateKey: sb.privateKey, clientSecret: CLIENT_SECRET, clientId: CLIENT_ID, tenantId: TENANT_ID, state });
 }
 
@@ -133,5 +136,45 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
         expect(restart.warnings).toEqual([expect.stringMatching(/^the issuer's discovery document https:\/\/login\.microsoftonline\.com\/.*\/v2\.0\/\.well-known\/openid-configuration is not reachable from this host within 5 s/)]);
         expect(steps.find((s) => s.step === "scim-token")!.notes).toEqual([expect.stringMatching(/^the SCIM token "Entra ID User Provisioning Token \(pulumi hosttest\)" is listed; it expires on \d{4}-\d\d-\d\d, in 30 days \(made on \d{4}-\d\d-\d\dT[\d:]+Z for 30 days\)$/)]);
         expect(steps.find((s) => s.step === "client-secret")!.notes).toEqual([]);
+    });
+});
+
+describe("check on a host with group, admin, scope and extra settings", () => {
+    // As the stack file has them, and as the program passes them on (extraSettings' values as rserver.conf spells them).
+    const raw = {
+        groupStartGid: 20000,
+        adminGroups: ["workbench-admins"],
+        openidScopes: ["openid", "profile", "email", "offline_access"],
+        extraSettings: { "auth-timeout-minutes": 60, "www-frame-origin": "none" },
+    };
+    const rserver = { ...raw, extraSettings: { "auth-timeout-minutes": "60", "www-frame-origin": "none" } };
+    let sb: Sandbox;
+    let encrypted = "";
+    /** The rserver-conf resource as the state holds it after the apply, so a difference on the host is drift. */
+    const rserverConfInState = (state: Map<string, StateStep>, config: WorkbenchConfig, keyHash: string) => {
+        const step = { node: 0, id: "rserver-conf" as const, after: [] };
+        const env = stepEnv("rserver-conf", { clientId: CLIENT_ID, stack: "hosttest", settings: rserverSettings(config, TENANT_ID), scimTokenDays: 30 }, nodeOwner("hosttest", config.hosts[0]));
+        state.set(stepResourceName("workbench", step, config.hosts[0]), { urn: "urn:rserver-conf", create: stepCommands("rserver-conf", env as typeof env & { WB_STACK: string }).create, stdin: stepStdin("rserver-conf", keyHash, "preflight-1") });
+    };
+    beforeAll(async () => {
+        sb = await startSandbox();
+        encrypted = resultOf(await applyAll(sb, hostValues({ provisioning: "scim", rserver })), "encrypt-client-secret")!.stdout;
+    });
+    afterAll(() => sb?.stop());
+
+    it("is in sync after apply, and reports a hand-changed extra setting as drift, with its diff and the repair", async () => {
+        const rserverConf = (report: CheckReport) => report.nodes[0].steps.find((s) => s.step === "rserver-conf")!;
+        const synced = await check(sb, encrypted, raw, rserverConfInState);
+        expect(rserverConf(synced).status, rserverConf(synced).diff).toBe("in sync");
+
+        await sb.exec("sed -i 's/^auth-timeout-minutes=60$/auth-timeout-minutes=5/' /etc/rstudio/rserver.conf");
+        const report = await check(sb, encrypted, raw, rserverConfInState);
+        const step = rserverConf(report);
+        expect(step.status).toBe("drifted");
+        expect(step.notes).toContain("/etc/rstudio/rserver.conf was changed on the host after this stack last wrote it");
+        expect(step.diff.split("\n").filter((l) => /^[-+][^-+]/.test(l))).toEqual(["-auth-timeout-minutes=5", "+auth-timeout-minutes=60"]);
+        expect(report.repair).toContain("urn:rserver-conf");
+        // The other steps are untouched.
+        expect(report.nodes[0].steps.filter((s) => s.step !== "rserver-conf" && s.status === "drifted")).toEqual([]);
     });
 });

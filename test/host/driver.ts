@@ -7,6 +7,7 @@ import { hostCommand, HostAction, HostStep, installScriptsCommand, scriptsBundle
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../../host/plan";
 import { nodeName } from "../../components/workbenchCluster";
 import { rserverSettings } from "../../host/settings";
+import type { WorkbenchConfig } from "../../config";
 
 export const TENANT_ID = "11111111-2222-3333-4444-555555555555";
 export const CLIENT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
@@ -15,12 +16,15 @@ export const CLIENT_SECRET = "Qm8~Zr.client-secret-a1b2c3d4e5f6g7h8";
 /** The stack's values; `addressedAs` is the address the stack reaches the hosts at (default: the sandbox's). */
 export type StackValues = HostValues & { addressedAs?: string };
 
-export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string; addressedAs?: string } = {}): StackValues {
+/** The config keys besides provisioning and startUid that rserverSettings reads (groups, admin groups, scopes, extra settings). */
+export type RserverOverrides = Partial<Pick<WorkbenchConfig, "groupStartGid" | "adminGroups" | "adminSuperuserGroups" | "openidScopes" | "extraSettings">>;
+
+export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string; addressedAs?: string; rserver?: RserverOverrides } = {}): StackValues {
     const provisioning = overrides.provisioning ?? "jit";
     return {
         clientId: CLIENT_ID,
         stack: overrides.stack ?? "hosttest",
-        settings: rserverSettings({ provisioning, usernameClaim: "preferred_username", startUid: overrides.startUid }, TENANT_ID),
+        settings: rserverSettings({ provisioning, usernameClaim: "preferred_username", startUid: overrides.startUid, ...overrides.rserver }, TENANT_ID),
         scimTokenDays: provisioning === "scim" ? 30 : undefined,
         addressedAs: overrides.addressedAs,
     };

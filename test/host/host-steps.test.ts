@@ -195,6 +195,70 @@ describe("a host configured by hand before", () => {
     });
 });
 
+describe("groups, admin groups, OpenID scopes and extra settings in rserver.conf", () => {
+    const rserver = {
+        groupStartGid: 20000,
+        adminGroups: ["workbench-admins", "ops"],
+        adminSuperuserGroups: ["workbench-superusers"],
+        openidScopes: ["openid", "profile", "email", "offline_access"],
+        extraSettings: { "auth-timeout-minutes": "60", "www-frame-origin": "none" },
+    };
+    /** The managed block: the lines after its header. */
+    const block = (conf: string) => conf.split("\n").slice(conf.split("\n").findIndex((l) => l.startsWith("# Managed by posit-workbench-entra ")) + 1).filter(Boolean);
+    let sb: Sandbox;
+    let before: Record<string, string>;
+    let first: Run;
+
+    beforeAll(async () => {
+        sb = await startSandbox();
+        // The administrator set one of the options by hand before: the stack's value replaces it, destroy brings it back.
+        await sb.exec("printf 'auth-timeout-minutes=30\\n' >> /etc/rstudio/rserver.conf");
+        before = await fingerprints(sb, MANAGED_FILES);
+        first = await applyAll(sb, hostValues({ provisioning: "scim", rserver }));
+    });
+    afterAll(() => sb?.stop());
+
+    it("writes them in the managed block, each once, and test-config accepts them", async () => {
+        const conf = await sb.readFile("/etc/rstudio/rserver.conf");
+        expect(block(conf)).toEqual([
+            "auth-openid=1",
+            `auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`,
+            "auth-openid-username-claim=preferred_username",
+            "auth-openid-scopes=openid profile email offline_access",
+            "user-provisioning-enabled=1",
+            "auth-pam-sessions-enabled=1",
+            "group-provisioning-start-gid=20000",
+            "server-health-check-enabled=1",
+            "admin-enabled=1",
+            "admin-group=workbench-admins,ops",
+            "admin-superuser-group=workbench-superusers",
+            "auth-timeout-minutes=60",
+            "www-frame-origin=none",
+        ]);
+        expect(activeLines(conf).filter((l) => l.startsWith("auth-timeout-minutes="))).toEqual(["auth-timeout-minutes=60"]);
+        expect(resultOf(first, "rserver-conf")?.stdout).toContain("rserver.conf=changed");
+        expect((await sb.exec("rstudio-server test-config")).code).toBe(0);
+        expect(await healthCheck(sb)).toBe(200);
+    });
+
+    it("removes a setting dropped from the config, and only that one", async () => {
+        const { "www-frame-origin": _dropped, ...kept } = rserver.extraSettings;
+        const run = await applyAll(sb, hostValues({ provisioning: "scim", rserver: { ...rserver, extraSettings: kept } }));
+        expect(resultOf(run, "rserver-conf")?.stdout).toContain("rserver.conf=changed");
+        const conf = await sb.readFile("/etc/rstudio/rserver.conf");
+        expect(conf).not.toMatch(/^www-frame-origin=/m);
+        expect(block(conf)).toContain("auth-timeout-minutes=60");
+        expect((await sb.exec("rstudio-server test-config")).code).toBe(0);
+    });
+
+    it("restores the file byte for byte on destroy, the administrator's own value too, and leaves no record", async () => {
+        const { "www-frame-origin": _dropped, ...kept } = rserver.extraSettings;
+        await removeAll(sb, hostValues({ provisioning: "scim", rserver: { ...rserver, extraSettings: kept } }));
+        expect(await fingerprints(sb, MANAGED_FILES)).toEqual(before);
+        expect((await sb.exec("test -e /var/lib/posit-workbench-entra/files && ls -A /var/lib/posit-workbench-entra/files || true")).stdout.trim()).toBe("");
+    });
+});
+
 describe("a change Workbench refuses", () => {
     let sb: Sandbox;
 

@@ -43,7 +43,8 @@ install_standin() {
   install -d "$root$lib" "$root/var/lib/standin"
   install -m 0755 "$here"/standin/*.py "$tools/rskey" "$root$lib/"
   echo "$prompts" >"$root/var/lib/standin/encrypt-prompt-style"
-  install -m 0644 "$here/standin/rserver-options.txt" "$root$lib/"
+  # The program's own list of documented rserver.conf options: test-config accepts those and no other.
+  install -m 0644 "$here/../../host/rserver-options.txt" "$root$lib/"
   ln -s "$lib/standin.py" "$root$bin/rstudio-server"
   ln -s "$lib/standin.py" "$root$bin/rserver"
   ln -s "$lib/standin.py" "$root$bin/rstudio-launcher"

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig, projectConfig, SecretFacts } from "../../config";
-import { renderSettings, rserverSettings } from "../../host/settings";
+import { stepEnv } from "../../host/plan";
+import { DOCUMENTED_RSERVER_OPTIONS, MANAGED_RSERVER_KEYS, managedRserverKeys, renderSettings, rserverSettings } from "../../host/settings";
 import { baseConfig, HOST_KEY } from "./program";
 
 /** An SSH wire-format string: uint32 length, then the bytes. */
@@ -371,5 +372,125 @@ describe("parseConfig", () => {
                 expect(outcome(rawWith(value))).toEqual(outcome(throughStackFile(value)));
             });
         }
+    });
+});
+
+describe("groups, admin groups, OpenID scopes and extra settings", () => {
+    const NS = "posit-workbench-entra";
+    const tenant = "11111111-2222-3333-4444-555555555555";
+    const lines = (overrides: Record<string, unknown>) => renderSettings(rserverSettings(parse(overrides), tenant)).split("\n");
+
+    it("leaves every new option out unless set", () => {
+        const c = parse({});
+        expect(c).toMatchObject({ adminGroups: [], adminSuperuserGroups: [], extraSettings: {} });
+        expect(c.groupStartGid).toBeUndefined();
+        expect(c.openidScopes).toBeUndefined();
+        expect(lines({}).filter((l) => /^(group-provisioning|admin-|auth-openid-scopes)/.test(l))).toEqual([]);
+    });
+
+    it("writes the group GID, the admin groups comma-separated, the scopes space-separated and the extra settings, last and by name", () => {
+        expect(
+            lines({
+                provisioning: "scim",
+                groupStartGid: "20000",
+                adminGroups: ["workbench-admins", "ops"],
+                adminSuperuserGroups: ["workbench-superusers"],
+                openidScopes: ["openid", "profile", "email", "offline_access"],
+                extraSettings: { "www-thread-pool-size": 4, "auth-timeout-minutes": 60, "auth-cookies-force-secure": true, "www-frame-origin": "none" },
+            }),
+        ).toEqual([
+            "auth-openid=1",
+            `auth-openid-issuer=https://login.microsoftonline.com/${tenant}/v2.0`,
+            "auth-openid-username-claim=preferred_username",
+            "auth-openid-scopes=openid profile email offline_access",
+            "user-provisioning-enabled=1",
+            "auth-pam-sessions-enabled=1",
+            "group-provisioning-start-gid=20000",
+            "server-health-check-enabled=1",
+            "admin-enabled=1",
+            "admin-group=workbench-admins,ops",
+            "admin-superuser-group=workbench-superusers",
+            "auth-cookies-force-secure=1",
+            "auth-timeout-minutes=60",
+            "www-frame-origin=none",
+            "www-thread-pool-size=4",
+        ]);
+    });
+
+    it("writes the group GID with JIT too (it applies to provisioned groups)", () => {
+        expect(lines({ groupStartGid: 5000 })).toContain("group-provisioning-start-gid=5000");
+    });
+
+    it("manages the extra settings' keys besides its own, so they are removed wherever else they are", () => {
+        const settings = rserverSettings(parse({ extraSettings: { "auth-timeout-minutes": 60 } }), tenant);
+        expect(managedRserverKeys(settings)).toEqual([...MANAGED_RSERVER_KEYS, "auth-timeout-minutes"]);
+        expect(stepEnv("rserver-conf", { clientId: "c", stack: "prod", settings }, "prod/h:22").WB_MANAGED_KEYS.split(" ")).toEqual([...MANAGED_RSERVER_KEYS, "auth-timeout-minutes"]);
+    });
+
+    it("reads the documented options from the list the stand-in reads, with their types", () => {
+        expect(DOCUMENTED_RSERVER_OPTIONS.get("group-provisioning-start-gid")).toBe("int");
+        expect(DOCUMENTED_RSERVER_OPTIONS.get("auth-openid-scopes")).toBe("str");
+        expect(DOCUMENTED_RSERVER_OPTIONS.get("admin-enabled")).toBe("bool");
+        // Every key the program writes is a documented option: an unknown one stops rserver.
+        for (const key of MANAGED_RSERVER_KEYS) expect(DOCUMENTED_RSERVER_OPTIONS.has(key), key).toBe(true);
+    });
+
+    const refused: Array<[string, Record<string, unknown>, string]> = [
+        ["a group GID below 1000", { groupStartGid: 999 }, `${NS}:groupStartGid: expected a whole number of at least 1000 (Posit's minimum supported value for group-provisioning-start-gid)`],
+        ["a group GID that is not a whole number", { groupStartGid: 1500.5 }, `${NS}:groupStartGid: expected a whole number of at least 1000`],
+        ["an admin group name with a comma", { adminGroups: ["a,b"] }, `${NS}:adminGroups.0: a group name cannot hold a comma: Workbench reads the option as a comma-delimited list of groups`],
+        ["an admin group name with a line break", { adminGroups: ["admins\nauth-openid=0"] }, `${NS}:adminGroups.0: a group name cannot hold a line break or another control character`],
+        ["an admin group listed twice", { adminGroups: ["admins", "admins"] }, `${NS}:adminGroups.1: "admins" is listed twice`],
+        [
+            "superuser groups without admin groups",
+            { adminSuperuserGroups: ["superusers"] },
+            `${NS}:adminSuperuserGroups: needs adminGroups too: superusers use the administrative dashboard, which adminGroups turns on (admin-enabled) and limits to those groups (admin-group); list the superuser groups there as well if they should reach it`,
+        ],
+        ["scopes without openid", { openidScopes: ["profile", "email"] }, `${NS}:openidScopes: must include openid: without it Entra ID issues no ID token, and Workbench signs in with OpenID Connect`],
+        [
+            "scopes without profile while the user name is preferred_username",
+            { openidScopes: ["openid", "offline_access"] },
+            `${NS}:openidScopes: must include profile while usernameClaim is preferred_username: Entra ID sends that claim only with the profile scope`,
+        ],
+        ["a scope with a space in it", { openidScopes: ["openid profile"] }, `${NS}:openidScopes.0: expected a scope name such as openid, profile, email or offline_access (no spaces, quotes or backslashes)`],
+        ["scopes as one string", { openidScopes: "openid profile" }, `${NS}:openidScopes: expected a list of scopes, e.g. [openid, profile, email, offline_access]`],
+        [
+            "an unknown option",
+            { extraSettings: { "auth-timeout-minute": 60 } },
+            `${NS}:extraSettings.auth-timeout-minute: auth-timeout-minute is not in the list of documented rserver.conf options (host/rserver-options.txt, from Posit's rserver.conf reference): an unknown option stops rserver from starting. Check the spelling; add a real option to the list with the page that documents it`,
+        ],
+        ["a key the program sets from another config key", { extraSettings: { "user-provisioning-start-uid": 2000 } }, `${NS}:extraSettings.user-provisioning-start-uid: user-provisioning-start-uid is set by the program from startUid: set startUid instead`],
+        ["an admin key", { extraSettings: { "admin-group": "admins" } }, `${NS}:extraSettings.admin-group: admin-group is set by the program from adminGroups: set adminGroups instead`],
+        ["the scopes", { extraSettings: { "auth-openid-scopes": "openid" } }, `${NS}:extraSettings.auth-openid-scopes: auth-openid-scopes is set by the program from openidScopes: set openidScopes instead`],
+        ["a key the program sets on its own", { extraSettings: { "auth-openid": 0 } }, `${NS}:extraSettings.auth-openid: auth-openid is set by the program itself (Entra ID sign-in and provisioning need it): it cannot be an extra setting`],
+        [
+            "the key file the secret is encrypted with",
+            { extraSettings: { "secure-cookie-key-file": "/etc/rstudio/other-key" } },
+            `${NS}:extraSettings.secure-cookie-key-file: secure-cookie-key-file is read before rserver.conf is written (the client secret is encrypted with that key): change it on every node by hand, then replace the preflights (pulumi up --replace)`,
+        ],
+        ["text for a whole-number option", { extraSettings: { "auth-timeout-minutes": "an hour" } }, `${NS}:extraSettings.auth-timeout-minutes: auth-timeout-minutes takes a whole number, got "an hour"`],
+        ["a fraction for a whole-number option", { extraSettings: { "auth-timeout-minutes": 1.5 } }, `${NS}:extraSettings.auth-timeout-minutes: auth-timeout-minutes takes a whole number, got "1.5"`],
+        ["a word for a bool option", { extraSettings: { "auth-cookies-force-secure": "always" } }, `${NS}:extraSettings.auth-cookies-force-secure: auth-cookies-force-secure takes true or false (or 1/0, yes/no, on/off), got "always"`],
+        ["a value with a line break", { extraSettings: { "www-frame-origin": "none\nauth-openid=0" } }, `${NS}:extraSettings.www-frame-origin: the value of www-frame-origin holds a line break or another control character; expected one line`],
+        ["a list as a value", { extraSettings: { "www-frame-origin": ["a"] } }, `${NS}:extraSettings.www-frame-origin: expected a value: text, a number, or true/false`],
+        ["a list instead of a map", { extraSettings: ["auth-timeout-minutes=60"] }, `${NS}:extraSettings: expected a map of rserver.conf options to values, e.g. { auth-timeout-minutes: 60 }`],
+    ];
+    for (const [what, overrides, message] of refused) {
+        it(`refuses ${what} with one line naming the key`, () => {
+            expect(problems(overrides)).toEqual([message]);
+        });
+    }
+
+    it("takes extraSettings as the stack file stores them (a JSON string) and bools in any spelling rserver reads", () => {
+        const stored = projectConfig({ "posit-workbench-entra:extraSettings": JSON.stringify({ "auth-timeout-minutes": 60, "www-enable-origin-check": "Off", "server-project-sharing": false }) });
+        expect(parse(stored).extraSettings).toEqual({ "auth-timeout-minutes": "60", "www-enable-origin-check": "Off", "server-project-sharing": "0" });
+    });
+
+    it("reports several bad extra settings at once, one line each", () => {
+        expect(problems({ extraSettings: { "no-such-option": 1, "auth-timeout-minutes": "x", "auth-openid-issuer": "https://elsewhere" } }).map((p) => p.split(":")[1])).toEqual([
+            "extraSettings.no-such-option",
+            "extraSettings.auth-timeout-minutes",
+            "extraSettings.auth-openid-issuer",
+        ]);
     });
 });

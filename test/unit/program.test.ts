@@ -179,6 +179,50 @@ describe("the program in SCIM mode", async () => {
     });
 });
 
+describe("a SCIM stack with assigned groups, admin groups, OpenID scopes and extra settings", async () => {
+    const groups = { assignedGroups: ["7c0b6a0e-3b1f-4f8e-9a3d-2b5c7d9e1f20"], assignedGroupNames: ["Workbench Users"] };
+    const { resources } = await runProgram({
+        ...baseConfig(),
+        ...groups,
+        provisioning: "scim",
+        groupStartGid: 20000,
+        adminGroups: ["Workbench Admins"],
+        adminSuperuserGroups: ["Workbench Superusers"],
+        openidScopes: ["openid", "profile", "email", "offline_access"],
+        extraSettings: { "auth-timeout-minutes": 60, "www-frame-origin": "none" },
+    });
+
+    // Microsoft's "Tutorial: Develop and plan provisioning for a SCIM endpoint": the group mapping is one of the
+    // template's two attribute mappings and is on unless disabled. Groups assigned to the app are provisioned.
+    it("assigns the groups to the service principal and provisions with the scim template (its group mapping is on by default)", () => {
+        const groupAssignments = byType(resources, "azuread:index/appRoleAssignment:AppRoleAssignment").filter((a) => a.name.startsWith("workbench-group-"));
+        expect(groupAssignments.map((a) => a.inputs.principalObjectId).sort()).toEqual([groups.assignedGroups[0], "group-object-id-of-Workbench Users"].sort());
+        for (const a of groupAssignments) expect(a.inputs).toMatchObject({ appRoleId: USER_ROLE_ID, resourceObjectId: "sp-object-id" });
+        const [job] = byType(resources, "azuread:index/synchronizationJob:SynchronizationJob");
+        expect(job.inputs).toMatchObject({ servicePrincipalId: "/servicePrincipals/sp-object-id", templateId: "scim", enabled: true });
+        const [secret] = byType(resources, "azuread:index/synchronizationSecret:SynchronizationSecret");
+        expect(reveal(secret.inputs.credentials)).toContainEqual({ key: "SyncAll", value: "false" });
+    });
+
+    it("writes the group GID, admin groups, scopes and extra settings into rserver.conf, one line each, and manages the extra keys", () => {
+        const create: string = commandNamed(resources, "rserver-conf").inputs.create;
+        const settings = /WB_SETTINGS='([^']*)'/.exec(create)?.[1].split("\n") ?? [];
+        expect(settings).toEqual(
+            expect.arrayContaining([
+                "group-provisioning-start-gid=20000",
+                "admin-enabled=1",
+                "admin-group=Workbench Admins",
+                "admin-superuser-group=Workbench Superusers",
+                "auth-openid-scopes=openid profile email offline_access",
+                "auth-timeout-minutes=60",
+                "www-frame-origin=none",
+            ]),
+        );
+        expect(settings.slice(-2)).toEqual(["auth-timeout-minutes=60", "www-frame-origin=none"]);
+        expect(/WB_MANAGED_KEYS='([^']*)'/.exec(create)?.[1].split(" ")).toEqual(expect.arrayContaining(["group-provisioning-start-gid", "admin-group", "auth-openid-scopes", "auth-timeout-minutes", "www-frame-origin"]));
+    });
+});
+
 describe("the program with admin consent and group names", async () => {
     const { resources } = await runProgram({ ...baseConfig(), adminConsent: true, assignedGroupNames: ["Workbench Users"] });
 

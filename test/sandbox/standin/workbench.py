@@ -18,6 +18,8 @@ import services
 
 CONF = "/etc/rstudio/rserver.conf"
 REFUSE_START = "/etc/rstudio/.standin-refuse-start"
+# The program's list of documented rserver.conf options (host/rserver-options.txt, installed beside this
+# file by sandbox.sh): rserver accepts those and refuses any other.
 OPTIONS = os.path.join(os.path.dirname(os.path.realpath(__file__)), "rserver-options.txt")
 KEY_FILES = ("/etc/rstudio/secure-cookie-key", "/var/lib/rstudio-server/secure-cookie-key")
 TOKENS = "/var/lib/rstudio-server/standin-tokens.json"
