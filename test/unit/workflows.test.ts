@@ -48,6 +48,21 @@ describe("the drift workflow", () => {
         expect(text).toContain("environment: ${{ matrix.stack }}");
     });
 
+    /** The job's steps, in order: each "- " item under `steps:`, as text. */
+    const steps = text.split(/^ {4}steps:\n/m)[1].split(/^ {6}- /m).filter(Boolean);
+    const indexOf = (pattern: RegExp) => steps.findIndex((step) => pattern.test(step));
+
+    it("gives the stack its SSH key from the environment's secret before it checks, after the CLI logged in", () => {
+        const key = indexOf(/pulumi config set --stack "\$STACK" --secret sshPrivateKey/);
+        expect(key, "a step sets the stack's sshPrivateKey").toBeGreaterThan(-1);
+        expect(steps[key]).toContain("SSH_PRIVATE_KEY: ${{ secrets.WORKBENCH_SSH_PRIVATE_KEY }}");
+        expect(steps[key]).toContain("STACK: ${{ matrix.stack }}");
+        expect(steps[key]).toMatch(/printf '%s\\n' "\$SSH_PRIVATE_KEY" \| pulumi config set/);
+        const order = [/^run: npm ci$/m, /pulumi\/actions@/, /pulumi login/, /--secret sshPrivateKey/, /npm run --silent check/].map(indexOf);
+        expect(order.every((i) => i > -1), JSON.stringify(order)).toBe(true);
+        expect([...order].sort((a, b) => a - b)).toEqual(order);
+    });
+
     it("checks each stack, puts the report in the job summary and fails as the check does", () => {
         expect(text).toContain('npm run --silent check -- --stack "$STACK" >check.txt');
         expect(text).toContain('>>"$GITHUB_STEP_SUMMARY"');
