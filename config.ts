@@ -5,7 +5,7 @@
  * directly; `loadConfig` reads the stack's configuration through the Pulumi runtime.
  */
 import { isIP } from "node:net";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { UserError } from "./errors";
 import { scimTokenRotationDays } from "./host/plan";
@@ -447,6 +447,9 @@ export function secretFacts(raw: Record<string, unknown>, present: { sshPrivateK
 
 /** Reads and validates the current stack's configuration; secrets come back as Pulumi secrets. */
 export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.Output<string>; clientSecret?: pulumi.Output<string> } {
+    // Loaded here, not at the top: `npm run check` uses the rest of this module and starts faster without the SDK.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     const raw = projectConfig(pulumi.runtime.allConfig());
     const reader = new pulumi.Config(CONFIG_NAMESPACE);
     const sshPrivateKey = reader.getSecret("sshPrivateKey");

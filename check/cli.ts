@@ -2,13 +2,13 @@
  * npm run check -- --stack <name> [--node <address>] [--json]
  *
  * What `pulumi up` would change on each Workbench node of a stack, and any drift since it last ran:
- * reads the stack's configuration, secrets and state through the Automation API (whatever backend and
+ * reads the stack's configuration, secrets and state with the `pulumi` CLI (whatever backend and
  * secrets provider the stack uses; run it where `pulumi` works for that stack), then checks every node
  * over one SSH connection, writing nothing. Exit 0: in sync; 2: changes, drift or a failed
  * verification; 1: a node could not be checked, or the stack's configuration is wrong.
  */
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { parseArgs } from "node:util";
+import { execFile } from "node:child_process";
+import { parseArgs, promisify } from "node:util";
 import { parseConfig, projectConfig, secretFacts } from "../config";
 import { CheckReport, exitCode, renderText, summary } from "./report";
 import { checkStack, StateStep } from "./run";
@@ -29,9 +29,23 @@ async function main(): Promise<number> {
         return args.help ? 0 : 1;
     }
     const stackName = args.stack;
-    const workspaceStack = await LocalWorkspace.selectStack({ stackName, workDir: process.cwd() });
-    const [all, outputs, exported] = await Promise.all([workspaceStack.getAllConfig(), workspaceStack.outputs(), workspaceStack.exportStack()]);
-    const values = Object.fromEntries(Object.entries(all).map(([key, v]) => [key, v.value]));
+    // Two CLI calls at once, straight to the stack (no workspace set-up, which costs a `pulumi version` and a
+    // `pulumi stack select` first): its configuration, and its state (the outputs are the root resource's).
+    const pulumi = (command: string[]) =>
+        promisify(execFile)("pulumi", [...command, "--stack", stackName, "--non-interactive"], { maxBuffer: 64 << 20 }).then(
+            ({ stdout }) => JSON.parse(stdout),
+            (e: { stderr?: string; message: string }) => {
+                throw new Error(`pulumi ${command.join(" ")}: ${e.stderr?.trim().split("\n").pop() || e.message}`);
+            },
+        );
+    const [all, exported] = (await Promise.all([pulumi(["config", "--show-secrets", "--json"]), pulumi(["stack", "export", "--show-secrets"])])) as [
+        Record<string, { value?: string; secret?: boolean }>,
+        { deployment?: { resources?: Array<{ urn: string; id?: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> } },
+    ];
+    const outputs = Object.fromEntries(
+        Object.entries(exported.deployment?.resources?.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {}).map(([name, value]) => [name, { value: plain(value) }]),
+    );
+    const values = Object.fromEntries(Object.entries(all).map(([key, v]) => [key, v.value ?? ""]));
     const raw = projectConfig(values);
     const isSecret = (key: string) => all[`posit-workbench-entra:${key}`]?.secret === true;
     // As the program sees its stack (pulumi.getStack()): "org/prod" is "prod".
@@ -40,7 +54,7 @@ async function main(): Promise<number> {
 
     const state = new Map<string, StateStep>();
     let scimTokenRotation: string | undefined;
-    for (const resource of (exported.deployment?.resources ?? []) as Array<{ urn: string; id?: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }>) {
+    for (const resource of exported.deployment?.resources ?? []) {
         if (resource.type === "time:index/rotating:Rotating" && resource.urn.endsWith("::workbench-scim-token-rotation")) scimTokenRotation = resource.id;
         if (resource.type !== "command:remote:Command") continue;
         state.set(resource.urn.split("::").pop()!, { urn: resource.urn, id: resource.id, create: plain(resource.inputs?.create), stdin: plain(resource.inputs?.stdin), stdout: plain(resource.outputs?.stdout) });

@@ -5,7 +5,7 @@
  * as in an `up`; the client secret's encrypted form from the stack's state.
  */
 import type { WorkbenchConfig } from "../config";
-import { nodeName, stepCommands, stepResourceName } from "../components/workbenchCluster";
+import { nodeName, stepCommands, stepResourceName } from "../host/names";
 import { hostCommand } from "../host/commands";
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, stepStdin } from "../host/plan";
 import { issuerFor, rserverSettings } from "../host/settings";

@@ -1,21 +1,15 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { installScriptsCommand, removeScriptsCommand, scriptsBundle, stepCommand } from "../host/commands";
+import { installScriptsCommand, removeScriptsCommand, scriptsBundle } from "../host/commands";
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, reviewedSteps, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../host/plan";
 import { RserverSettings } from "../host/settings";
-import { HOST_STEP_SPECS, HostStep, releaseDigest } from "../host/steps";
+import { HOST_STEP_SPECS } from "../host/steps";
 
-export interface SshTarget {
-    /** SSH address of the Workbench server. */
-    address: string;
-    /** SSH port. */
-    port: number;
-    /** Login user with passwordless sudo. */
-    user: string;
-    /** Host public key (authorized_keys format) pinned for every connection; undefined only when the stack opted out. */
-    hostKey?: string;
-}
+import { nodeName, scriptsRemovalName, scriptsResourceName, SshTarget, stepCommands, stepResourceName } from "../host/names";
+
+export type { SshTarget } from "../host/names";
+export { nodeName, scriptsRemovalName, scriptsResourceName, stepCommands, stepResourceName } from "../host/names";
 
 export interface WorkbenchClusterArgs {
     /** One server, or every node of a load-balanced cluster (the first one encrypts the secret and holds the SCIM token). */
@@ -36,32 +30,6 @@ export interface WorkbenchClusterArgs {
     scimTokenRotation?: pulumi.Input<string>;
 }
 
-/** A name for a node in messages. */
-export const nodeName = (target: SshTarget, index: number) => `node${index + 1} (${target.address}:${target.port})`;
-
-/**
- * The resource name of a step. Per-node steps are named after the node's address, not its place in
- * the list: removing a node from the middle of `hosts` then deletes only that node's steps instead
- * of shifting the others onto hosts another step already manages. The steps that run once, on the
- * first node, are named after the cluster.
- */
-export function stepResourceName(name: string, step: PlannedStep, target: SshTarget): string {
-    if (HOST_STEP_SPECS[step.id].runsOn === "cluster") return `${name}-${step.id}`;
-    return `${name}-${nodePart(target)}-${step.id}`;
-}
-
-const nodePart = (target: SshTarget) => `${target.address}-${target.port}`.replace(/[^A-Za-z0-9]+/g, "-");
-
-/** The resource that installs the step scripts on a node: named after the steps' versions (see host/steps.ts). */
-export const scriptsResourceName = (name: string, target: SshTarget) => `${name}-${nodePart(target)}-scripts-${releaseDigest()}`;
-
-/** The resource that removes the stack's step scripts from a node, after the node's last step. */
-export const scriptsRemovalName = (name: string, target: SshTarget) => `${name}-${nodePart(target)}-scripts-removal`;
-
-/** A step's three commands, as its resource holds them (`npm run check` compares the state with these). */
-export function stepCommands(id: HostStep, env: Record<string, string> & { WB_STACK: string }) {
-    return { create: stepCommand(id, "apply", env), update: stepCommand(id, "update", env), delete: stepCommand(id, "remove", env) };
-}
 
 /**
  * Posit Workbench configured over SSH on one server or every node of a cluster: preflight (and the
