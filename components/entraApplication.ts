@@ -72,7 +72,11 @@ export class EntraApplication extends pulumi.ComponentResource {
                     },
                 ],
             },
-            { parent: this },
+            // The template gives the app its roles (`User`, which the assignments use, and `msiam_access`).
+            // The program declares none, and a refresh (`pulumi up --refresh`, the rotation command) reads
+            // them into the state: without `appRoles` here that up disables and deletes them; without
+            // `appRoleIds` (which the provider then marks as changing) it still updates the app every time.
+            { parent: this, ignoreChanges: ["appRoles", "appRoleIds"] },
         );
 
         const sp = new azuread.ServicePrincipal(

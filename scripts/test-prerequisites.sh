@@ -3,7 +3,8 @@
 #   root         the sandboxes are chroots with their own mounts and sshd
 #   Debian pkgs  debootstrap (the sandbox image), shellcheck, ssh/ssh-keygen, script, flock, unshare, nsenter
 #                (authselect's build packages: test/sandbox/build-tools.sh installs them the same way)
-#   go           builds the Pulumi engine, rskey and actionlint (Go >= 1.25)
+#   go           builds the Pulumi engine, the azuread and time providers, rskey and actionlint (Go >= 1.25)
+#   openssl      the throwaway CA of the Entra ID / Graph stand-in (test/graph)
 #   vendored     ../shared/vendor (or WB_VENDOR_DIR): the sources the proxy does not serve
 # On a Debian machine as root, missing packages are installed with apt-get; anywhere else the script
 # stops at once with one line naming what is missing and how to get it. Then it builds what the tests
@@ -18,6 +19,7 @@ die() { printf 'npm test: %s\n' "$*" >&2; exit 1; }
 declare -A PACKAGE=(
   [debootstrap]=debootstrap [shellcheck]=shellcheck [ssh]=openssh-client [ssh-keygen]=openssh-client
   [script]=bsdutils [patch]=patch [flock]=util-linux [unshare]=util-linux [nsenter]=util-linux [gzip]=gzip [curl]=curl
+  [openssl]=openssl
 )
 missing=()
 for cmd in "${!PACKAGE[@]}"; do command -v "$cmd" >/dev/null || missing+=("${PACKAGE[$cmd]}"); done
@@ -40,9 +42,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/vendor.sh"
 # The sandbox image, the vendors' tools and the engine, side by side. A failure here is reported by the
 # tests that need the part (in CI a missing engine fails the end-to-end tests; elsewhere they are skipped).
 here="$(dirname "${BASH_SOURCE[0]}")"
-echo "npm test: building the sandbox image, the vendors' tools and the Pulumi engine (cached; about 12 min the first time)" >&2
+echo "npm test: building the sandbox image, the vendors' tools, the Pulumi engine and the azuread and time providers (cached; about 25 min the first time)" >&2
 pids=()
-for build in "$here/../test/sandbox/build-rootfs.sh" "$here/../test/sandbox/build-tools.sh" "$here/build-engine.sh"; do
+for build in "$here/../test/sandbox/build-rootfs.sh" "$here/../test/sandbox/build-tools.sh" "$here/build-engine.sh" "$here/build-providers.sh"; do
   "$build" >/dev/null &
   pids+=("$!")
 done
