@@ -196,6 +196,20 @@ describe("a managed Entra app through the real engine and providers", async () =
             await expectNoSecretsLeaked("a new client secret");
         });
 
+        it("adds a user's assignment, and only that: one Graph write, nothing on the host", async () => {
+            const second = graph.addUser("Grace Hopper");
+            const writes = graph.writes().length;
+            const connections = await sshConnections(sb);
+            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId, second], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, secretGraceDays: 20 }));
+            const up = await e.stack.up(watch.opts);
+            expect(Object.fromEntries(Object.entries(up.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"))).toEqual({ create: 1 });
+            const added = graph.writes().slice(writes);
+            expect(added.map((c) => `${c.method} ${c.path.replace(/[0-9a-f-]{36}/g, "<id>")}`)).toEqual(["POST /servicePrincipals/<id>/appRoleAssignedTo"]);
+            expect([...graph.assignments.values()].filter((a) => a.principalId === second).map((a) => a.appRoleId)).toEqual([USER_ROLE_ID]);
+            expect(await sshConnections(sb)).toBe(connections);
+            expectOnlyKnownCalls();
+        });
+
         it("deletes every Entra object and restores the host on destroy", async () => {
             const result = await e.stack.destroy(watch.opts);
             expect(result.summary.result).toBe("succeeded");
@@ -260,6 +274,23 @@ describe("a managed Entra app through the real engine and providers", async () =
             expect(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
             expect(graph.writes().slice(writes)).toEqual([]);
             await expectNoSecretsLeaked("no-op up");
+        });
+
+        it("a new token (its lifetime changed) reaches Entra ID: the secret updated, the old token revoked, the same job", async () => {
+            const old = token();
+            const job = [...graph.syncJobs.values()][0].id;
+            await sb.exec(": > /var/log/standin/systemctl.log");
+            await e.stack.setAllConfig(managedConfig(sb, "scim", { scimTokenDays: 200 }));
+            const up = await e.stack.up(watch.opts);
+            expect(up.summary.result).toBe("succeeded");
+            expect(token()).not.toBe(old);
+            const hostTokens = JSON.parse(await sb.readFile("/var/lib/rstudio-server/standin-tokens.json")) as Record<string, { sha256: string }>;
+            expect(Object.values(hostTokens).map((t) => t.sha256)).toEqual([createHash("sha256").update(token()).digest("hex")]);
+            expect([...graph.syncJobs.values()].map((j) => j.id)).toEqual([job]);
+            expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBe(0);
+            expect(graph.unhandled).toEqual([]);
+            expect(secretsIn({ "state export": await e.exportPlain(), "engine output": watch.output.join("\n") }, { "old SCIM token": old }, [sb])).toEqual([]);
+            await expectNoSecretsLeaked("a new SCIM token");
         });
 
         it("stops provisioning, revokes the token and restores the host on destroy", async () => {
