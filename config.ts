@@ -69,6 +69,9 @@ function isWellFormedHostKey(line: string): boolean {
 /** The key itself ("<type> <blob>", the blob re-encoded), without the comment: what two entries share if they are one machine. */
 const hostKeyIdentity = (line: string) => `${line.split(" ")[0]} ${Buffer.from(line.split(" ")[1], "base64").toString("base64")}`;
 
+/** Microsoft Graph's application id, the same in every tenant. */
+export const MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+
 const uuid = (what: string) =>
     z
         .string()
@@ -204,6 +207,8 @@ const schema = z
         assignedGroups: z.array(objectId("group object ids", groupHint), { error: "expected a list of group object ids" }).default([]),
         assignedGroupNames: z.array(z.string().min(1), { error: "expected a list of security group display names" }).default([]),
         adminConsent: z.boolean({ error: "expected true or false" }).default(false),
+        // Posit's "Just-in-Time Provisioning" page: on every login Workbench reconciles the user's groups with the claim's.
+        jitGroups: z.boolean({ error: "expected true or false" }).default(false),
         groupsClaim: z.enum(["ApplicationGroup", "SecurityGroup", "All", "None"], { error: 'expected "ApplicationGroup", "SecurityGroup", "All" or "None"' }).default("ApplicationGroup"),
         secretRotationDays: wholeNumber(1, 730, "expected a whole number of days between 1 and 730").default(180),
         secretGraceDays: wholeNumber(1, 90, "expected a whole number of days between 1 and 90").default(30),
@@ -221,6 +226,23 @@ const schema = z
                 error: "expected a list of scopes, e.g. [openid, profile, email, offline_access]",
             })
             .optional(),
+        // Posit's "Delegated Azure Credentials" page: API permissions on Workbench's app registration, per service.
+        delegatedPermissions: z
+            .array(
+                z.object(
+                    {
+                        resourceAppId: uuid("the application (client) id of the API, e.g. e406a681-f3d4-42a8-90b6-c2b029497af1 for Azure Storage"),
+                        scopes: z
+                            .array(z.string({ error: "expected a permission name" }).regex(SCOPE_TOKEN, "expected a delegated permission name such as user_impersonation (no spaces, quotes or backslashes)"), {
+                                error: "expected a list of delegated permission names, e.g. [user_impersonation]",
+                            })
+                            .min(1, "expected at least one delegated permission name, e.g. [user_impersonation]"),
+                    },
+                    { error: "expected { resourceAppId, scopes: [...] }" },
+                ),
+                { error: "expected a list of { resourceAppId, scopes } entries, one per API" },
+            )
+            .default([]),
         extraSettings: z
             .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: "expected a value: text, a number, or true/false" }), {
                 error: "expected a map of rserver.conf options to values, e.g. { auth-timeout-minutes: 60 }",
@@ -311,12 +333,38 @@ const schema = z
         if (external && (c.assignedUsers.length || c.assignedGroups.length || c.assignedGroupNames.length || c.adminConsent)) {
             ctx.addIssue({ code: "custom", path: ["entraMode"], message: 'assignments and adminConsent need entraMode "managed"; with "external" the owner of the app manages them' });
         }
+        if (c.jitGroups && c.provisioning !== "jit") {
+            ctx.addIssue({ code: "custom", path: ["jitGroups"], message: 'only with provisioning "jit": with "scim", the synchronization job provisions the groups assigned to the app (and their GIDs, from groupStartGid)' });
+        } else if (c.jitGroups && !external && c.groupsClaim === "None") {
+            ctx.addIssue({ code: "custom", path: ["jitGroups"], message: 'needs the groups claim: Workbench creates the groups it finds in the ID token\'s groups claim, and groupsClaim "None" sends none (use "ApplicationGroup", the default)' });
+        }
         if (c.adminSuperuserGroups.length && !c.adminGroups.length) {
             ctx.addIssue({
                 code: "custom",
                 path: ["adminSuperuserGroups"],
                 message: "needs adminGroups too: superusers use the administrative dashboard, which adminGroups turns on (admin-enabled) and limits to those groups (admin-group); list the superuser groups there as well if they should reach it",
             });
+        }
+        if (c.delegatedPermissions.length) {
+            if (external) {
+                ctx.addIssue({ code: "custom", path: ["delegatedPermissions"], message: 'needs entraMode "managed"; with "external" the owner of the app adds its API permissions' });
+            } else if (!c.openidScopes?.includes("offline_access")) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["openidScopes"],
+                    message: "must include offline_access while delegatedPermissions is set (Posit's \"Delegated Azure Credentials\" page: Workbench requests the delegated credentials after sign-in only then), e.g. [openid, profile, email, offline_access]",
+                });
+            }
+            const seen = new Set<string>();
+            for (const [i, p] of c.delegatedPermissions.entries()) {
+                const id = p.resourceAppId.toLowerCase();
+                if (id === MICROSOFT_GRAPH_APP_ID) {
+                    ctx.addIssue({ code: "custom", path: ["delegatedPermissions", i, "resourceAppId"], message: "is Microsoft Graph's: the program sets the Graph permissions the sign-in needs (openid, profile, email, offline_access, User.Read); list other APIs here" });
+                } else if (seen.has(id)) {
+                    ctx.addIssue({ code: "custom", path: ["delegatedPermissions", i, "resourceAppId"], message: `${p.resourceAppId} is listed twice: put all of its permissions in one entry` });
+                }
+                seen.add(id);
+            }
         }
         // (A malformed scope has its own message already.)
         if (c.openidScopes?.every((scope) => SCOPE_TOKEN.test(scope))) {

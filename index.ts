@@ -25,6 +25,7 @@ const entra =
                   assignedGroups: config.assignedGroups,
                   assignedGroupNames: config.assignedGroupNames,
                   adminConsent: config.adminConsent,
+                  delegatedPermissions: config.delegatedPermissions,
               });
               const secret = new RotatingClientSecret(`${name}-client-secret`, {
                   applicationId: app.applicationId,
@@ -63,6 +64,7 @@ const workbench = new WorkbenchCluster(name, {
     clientSecret: entra.clientSecret,
     settings: entra.tenantId.apply((tenantId) => rserverSettings(config, tenantId)),
     scimTokenDays: config.provisioning === "scim" ? config.scimTokenDays : undefined,
+    jitGroups: config.jitGroups,
     scimTokenRotation,
 });
 

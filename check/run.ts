@@ -7,7 +7,7 @@
 import type { WorkbenchConfig } from "../config";
 import { nodeName, stepCommands, stepResourceName } from "../host/names";
 import { hostCommand } from "../host/commands";
-import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, stepStdin } from "../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, plannedStdin, stdinValue } from "../host/plan";
 import { issuerFor, rserverSettings } from "../host/settings";
 import { CheckReport, classify, NodeCheck, parseCheckOutput, repairCommand, StepCheck } from "./report";
 import { connect, SshSession } from "./ssh";
@@ -58,6 +58,7 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
         settings: rserverSettings(config, facts.tenantId ?? "(the tenant id of the first up)"),
         stack: facts.stack,
         scimTokenDays: scim ? config.scimTokenDays : undefined,
+        jitGroups: config.jitGroups,
         scimTokenRotation: facts.scimTokenRotation,
     };
     const plan = planHostSteps(targets.length, scim);
@@ -140,8 +141,8 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     // 3. The other steps, in the plan's order on each node; the encryption (first node) before the secret files.
     const encrypt = plan.find((s) => s.id === "encrypt-client-secret")!;
     const encryptState = facts.state.get(stepOf(encrypt).resource);
-    const secret = facts.clientSecret ?? (encryptState?.stdin ? encryptState.stdin.split("\n")[1] : undefined);
-    const encryptStdin = keyHash && secret !== undefined ? stepStdin(encrypt.id, keyHash, preflightId(encrypt.node), `${secret}\n`) : undefined;
+    const secret = facts.clientSecret ?? (encryptState?.stdin ? stdinValue(encrypt, encryptState.stdin) : undefined);
+    const encryptStdin = keyHash && secret !== undefined ? plannedStdin(encrypt, keyHash, preflightId(encrypt.node), secret) : undefined;
     // The encrypted value the nodes' secret files should hold: the state's, while the secret is the one it was made from.
     const encrypted = encryptStdin !== undefined && encryptState?.stdin === encryptStdin ? encryptState.stdout : undefined;
     if (keyHash && nodes.has(encrypt.node)) {
@@ -161,8 +162,8 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
         [...nodes.keys()].map(async (index) => {
             for (const step of plan.filter((s) => s.node === index && s.id !== "preflight" && s.id !== "encrypt-client-secret")) {
                 if (!keyHash) break;
-                const input = step.stdin === "encrypted-client-secret" ? `${encrypted ?? ""}\n` : undefined;
-                const stdin = step.stdin === "digest" ? undefined : stepStdin(step.id, keyHash, preflightId(index), input);
+                // (The restart's digest is not sent: the check compares commands there.)
+                const stdin = step.stdin === "digest" ? undefined : plannedStdin(step, keyHash, preflightId(index), step.stdin === "encrypted-client-secret" ? (encrypted ?? "") : undefined);
                 // The restart's stdin is a digest of the node's other steps: its command decides, and the host (a pending restart).
                 const same = (s: ReturnType<typeof stepOf>) => s.state?.create === s.apply && (step.stdin === "digest" || (s.state?.stdin ?? "") === (stdin ?? ""));
                 if ((await runCheck(step, stdin, same)) === undefined) break;

@@ -1,11 +1,13 @@
 import * as azuread from "@pulumi/azuread";
 import * as pulumi from "@pulumi/pulumi";
+import { MICROSOFT_GRAPH_APP_ID } from "../config";
+import { UserError } from "../errors";
 
 /** "Integrate any other application you don't find in the gallery" (the non-gallery template). */
 export const NON_GALLERY_TEMPLATE_ID = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621";
 /** The `User` app role that service principals of the non-gallery template carry (its `value` is empty). */
 export const USER_ROLE_DISPLAY_NAME = "User";
-export const MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+export { MICROSOFT_GRAPH_APP_ID };
 /** Microsoft Graph delegated permissions an OpenID Connect sign-in needs. */
 export const GRAPH_DELEGATED_SCOPES = {
     openid: "37f7f235-527c-4136-accd-4a02d197296e",
@@ -28,8 +30,18 @@ export interface EntraApplicationArgs {
     assignedGroups: string[];
     /** Display names of security groups to assign, resolved at deploy time. */
     assignedGroupNames: string[];
-    /** Grant tenant-wide admin consent for the Graph scopes (the deploying identity needs Directory.ReadWrite.All). */
+    /** Grant tenant-wide admin consent for the Graph scopes and the delegated permissions (the deploying identity needs Directory.ReadWrite.All). */
     adminConsent: boolean;
+    /** Delegated permissions on other APIs (Posit's Delegated Azure Credentials), by the API's application id and permission names. */
+    delegatedPermissions?: DelegatedPermission[];
+}
+
+/** Delegated permissions on one API, e.g. Azure Storage's `user_impersonation`. */
+export interface DelegatedPermission {
+    /** The API's application (client) id. */
+    resourceAppId: string;
+    /** The names of its delegated permissions (its `oauth2PermissionScopes` values). */
+    scopes: string[];
 }
 
 /**
@@ -50,6 +62,11 @@ export class EntraApplication extends pulumi.ComponentResource {
         super("workbench:entra:Application", name, {}, opts);
         const featureTags = [{ enterprise: true, customSingleSignOn: true }];
 
+        // Each API's service principal in the tenant tells its permissions' ids; the registration lists ids.
+        const apis = (args.delegatedPermissions ?? []).map((permission) => ({
+            permission,
+            servicePrincipal: azuread.getServicePrincipalOutput({ clientId: permission.resourceAppId }, { parent: this }),
+        }));
         const app = new azuread.Application(
             name,
             {
@@ -70,6 +87,12 @@ export class EntraApplication extends pulumi.ComponentResource {
                         resourceAppId: MICROSOFT_GRAPH_APP_ID,
                         resourceAccesses: Object.values(GRAPH_DELEGATED_SCOPES).map((id) => ({ id, type: "Scope" })),
                     },
+                    ...apis.map(({ permission, servicePrincipal }) => ({
+                        resourceAppId: permission.resourceAppId,
+                        resourceAccesses: pulumi
+                            .all([servicePrincipal.oauth2PermissionScopeIds, servicePrincipal.displayName])
+                            .apply(([ids, displayName]) => delegatedScopeIds(permission, displayName, ids).map((id) => ({ id, type: "Scope" }))),
+                    })),
                 ],
             },
             // The template gives the app its roles (`User`, which the assignments use, and `msiam_access`).
@@ -115,6 +138,13 @@ export class EntraApplication extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            for (const { permission, servicePrincipal } of apis) {
+                new azuread.ServicePrincipalDelegatedPermissionGrant(
+                    `${name}-admin-consent-${permission.resourceAppId.toLowerCase()}`,
+                    { servicePrincipalObjectId: sp.objectId, resourceServicePrincipalObjectId: servicePrincipal.objectId, claimValues: permission.scopes },
+                    { parent: this },
+                );
+            }
         }
 
         this.clientId = app.clientId;
@@ -122,4 +152,17 @@ export class EntraApplication extends pulumi.ComponentResource {
         this.servicePrincipal = sp;
         this.registerOutputs({ clientId: this.clientId, applicationId: this.applicationId, servicePrincipalObjectId: sp.objectId });
     }
+}
+
+/** The ids of an API's delegated permissions, by name; throws, naming the ones it does not expose. */
+export function delegatedScopeIds(permission: DelegatedPermission, apiName: string, ids: Record<string, string>): string[] {
+    const missing = permission.scopes.filter((scope) => !ids[scope]);
+    if (missing.length) {
+        const exposed = Object.keys(ids).sort();
+        throw new UserError(
+            `delegatedPermissions: ${apiName} (${permission.resourceAppId}) has no delegated permission ${missing.map((m) => `"${m}"`).join(", ")}; ` +
+                (exposed.length ? `it exposes ${exposed.join(", ")}` : "it exposes none"),
+        );
+    }
+    return permission.scopes.map((scope) => ids[scope]);
 }

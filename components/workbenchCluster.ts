@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { installScriptsCommand, removeScriptsCommand, scriptsBundle } from "../host/commands";
-import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, reviewedSteps, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, reviewedSteps, sharedKeyHash, stepEnv, StepRef, plannedStdin } from "../host/plan";
 import { RserverSettings } from "../host/settings";
 import { HOST_STEP_SPECS } from "../host/steps";
 
@@ -26,6 +26,8 @@ export interface WorkbenchClusterArgs {
     settings: pulumi.Input<RserverSettings>;
     /** Generate a SCIM bearer token on the first node, valid this many days; undefined for JIT. */
     scimTokenDays?: number;
+    /** JIT provisioning of groups: the preflight asks for Workbench 2025.09.0 or later. */
+    jitGroups?: boolean;
     /** When this value changes the SCIM token is replaced: revoked, then generated anew (e.g. a `time.Rotating` id). */
     scimTokenRotation?: pulumi.Input<string>;
 }
@@ -64,17 +66,22 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
                 .apply((outs) => sharedKeyHash(outs.map((preflight, i) => ({ name: names[i], preflight }))));
             return keyHash;
         };
+        /** The step's own input: only the one its kind reads, so that the step depends on nothing else. */
+        const inputOf = (step: PlannedStep, dependsOn: command.remote.Command[]): pulumi.Output<string | undefined> => {
+            switch (step.stdin) {
+                case "client-secret":
+                    return pulumi.secret(pulumi.output(args.clientSecret));
+                case "encrypted-client-secret":
+                    return pulumi.secret(get({ node: 0, id: "encrypt-client-secret" }).stdout);
+                case "digest":
+                    return digestOf(dependsOn);
+                default:
+                    return pulumi.output(undefined);
+            }
+        };
         const stdinFor = (step: PlannedStep, dependsOn: command.remote.Command[]): pulumi.Input<string> | undefined => {
             if (!checksSharedKey(step.id) && !step.stdin) return undefined;
-            const input: pulumi.Output<string | undefined> =
-                step.stdin === "client-secret"
-                    ? pulumi.secret(pulumi.interpolate`${args.clientSecret}\n`)
-                    : step.stdin === "encrypted-client-secret"
-                      ? pulumi.secret(pulumi.interpolate`${get({ node: 0, id: "encrypt-client-secret" }).stdout}\n`)
-                      : step.stdin === "digest"
-                        ? digestOf(dependsOn)
-                        : pulumi.output(undefined);
-            return pulumi.all([sharedKey(), preflightOf(step.node).id, input]).apply(([hash, preflightId, rest]) => stepStdin(step.id, hash, preflightId, rest));
+            return pulumi.all([sharedKey(), preflightOf(step.node).id, inputOf(step, dependsOn)]).apply(([hash, preflightId, value]) => plannedStdin(step, hash, preflightId, value)!);
         };
 
         const connectionTo = (target: SshTarget) => ({
@@ -152,7 +159,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
 function hostValues(args: WorkbenchClusterArgs): pulumi.Output<HostValues> {
     return pulumi
         .all([args.clientId, args.settings, args.scimTokenRotation])
-        .apply(([clientId, settings, scimTokenRotation]) => ({ clientId, settings, stack: args.stack, scimTokenDays: args.scimTokenDays, scimTokenRotation }));
+        .apply(([clientId, settings, scimTokenRotation]) => ({ clientId, settings, stack: args.stack, scimTokenDays: args.scimTokenDays, jitGroups: args.jitGroups, scimTokenRotation }));
 }
 
 /**

@@ -461,10 +461,13 @@ wb_nss_module() {
 }
 
 # Versions of Posit Workbench that provision users, from Posit's release notes (https://docs.posit.co/ide/news/):
-# SCIM provisioning arrived in 2024.04.0, JIT provisioning of local accounts in 2024.09.0; 2024.09.0 also
-# fixed provisioning bugs of 2024.04 (wb_check_workbench_version). The only place these numbers are kept.
+# SCIM provisioning arrived in 2024.04.0, JIT provisioning of local accounts in 2024.09.0 and JIT provisioning
+# of local groups in 2025.09.0 ("Adds support for just-in-time provisioning of local groups for Proxied Auth,
+# OpenID Connect, and SAML Authentication", rstudio-pro#5068); 2024.09.0 also fixed provisioning bugs of
+# 2024.04 (wb_check_workbench_version). The only place these numbers are kept.
 WB_MIN_VERSION_SCIM=2024.04.0
 WB_MIN_VERSION_JIT=2024.09.0
+WB_MIN_VERSION_JIT_GROUPS=2025.09.0
 WB_SCIM_FIXES_VERSION=2024.09.0
 
 wb_rstudio_server() {
@@ -488,16 +491,26 @@ wb_version_before() {
   return 1
 }
 
-# wb_check_workbench_version PROVISIONING (jit, scim, or empty: no check, for callers that do not say):
+# wb_check_workbench_version PROVISIONING (jit, jit-groups, scim, or empty: no check, for callers that do not say):
 # stops when the installed Workbench is older than the release that brought the provisioning; warns
 # on a SCIM release with the bugs that 2024.09.0 fixed.
+# What the stack sets up, as the version floor's message names it.
+wb_provisioning_name() {
+  case "$1" in
+    jit-groups) echo "JIT provisioning of groups (jitGroups: true)" ;;
+    *) echo "${1^^} provisioning" ;;
+  esac
+}
+
 wb_check_workbench_version() {
-  local provisioning=$1 floor err out version printed
+  local provisioning=$1 floor err out version printed hint=""
+  [ "$provisioning" != jit-groups ] || hint=" (or set jitGroups to false)"
   case "$provisioning" in
     "") return 0 ;;
     jit) floor=$WB_MIN_VERSION_JIT ;;
+    jit-groups) floor=$WB_MIN_VERSION_JIT_GROUPS ;;
     scim) floor=$WB_MIN_VERSION_SCIM ;;
-    *) wb_fail "unknown provisioning '$provisioning' (jit or scim)" ;;
+    *) wb_fail "unknown provisioning '$provisioning' (jit, jit-groups or scim)" ;;
   esac
   err=$(wb_tmp)
   out=$(wb_rstudio_server version 2>"$err") || true
@@ -505,10 +518,10 @@ wb_check_workbench_version() {
   if [ -z "$version" ]; then
     printed=$(printf '%s %s' "$out" "$(cat "$err")" | tr -s '\n\t ' ' ' | sed 's/^ //; s/ $//')
     printed=${printed:0:300}
-    wb_fail "cannot tell which Posit Workbench release is installed: 'rstudio-server version' printed '$printed', not a version (YYYY.MM.P, e.g. 2024.12.1+563.pro5 Workbench ...); ${provisioning^^} provisioning needs Workbench $floor or later; nothing was changed"
+    wb_fail "cannot tell which Posit Workbench release is installed: 'rstudio-server version' printed '$printed', not a version (YYYY.MM.P, e.g. 2024.12.1+563.pro5 Workbench ...); $(wb_provisioning_name "$provisioning") needs Workbench $floor or later; nothing was changed"
   fi
   if wb_version_before "$version" "$floor"; then
-    wb_fail "Posit Workbench $version is installed; ${provisioning^^} provisioning needs Workbench $floor or later (Posit's release notes: SCIM provisioning arrived in $WB_MIN_VERSION_SCIM, JIT provisioning in $WB_MIN_VERSION_JIT). Upgrade Workbench, then run pulumi again; nothing was changed"
+    wb_fail "Posit Workbench $version is installed; $(wb_provisioning_name "$provisioning") needs Workbench $floor or later (Posit's release notes: SCIM provisioning arrived in $WB_MIN_VERSION_SCIM, JIT provisioning in $WB_MIN_VERSION_JIT, JIT provisioning of groups in $WB_MIN_VERSION_JIT_GROUPS). Upgrade Workbench${hint}, then run pulumi again; nothing was changed"
   fi
   if [ "$provisioning" = scim ] && wb_version_before "$version" "$WB_SCIM_FIXES_VERSION"; then
     wb_log "warning: Posit Workbench $version has SCIM provisioning bugs fixed in $WB_SCIM_FIXES_VERSION: users who tried to sign in before they were provisioned cannot sign in afterwards, and NSS requests can fail. Upgrade to $WB_SCIM_FIXES_VERSION or later; when upgrading from 2024.04.x, set server-address=unix:/var/run/rstudio-server/rstudio-rserver/user-service.socket in /etc/rstudio/workbench-nss.conf"

@@ -73,6 +73,8 @@ export interface HostValues {
     settings: RserverSettings;
     /** SCIM token lifetime in days. */
     scimTokenDays?: number;
+    /** JIT provisioning of groups from the groups claim (Workbench 2025.09.0 or later). */
+    jitGroups?: boolean;
     /** Changes when the stack rotates the SCIM token (a managed app's `time.Rotating`); empty when it never does. */
     scimTokenRotation?: string;
 }
@@ -84,6 +86,24 @@ export interface HostValues {
  */
 export function stepStdin(id: HostStep, keyHash: string, preflightId: string, input = ""): string {
     return `${checksSharedKey(id) ? `secure-cookie-key-sha256=${keyHash} preflight=${preflightId}\n` : ""}${input}`;
+}
+
+/**
+ * The whole stdin of a planned step, as the component, the check and the host tests give it; undefined for a
+ * step that reads none. `value` is the step's own input (see StepSpec.input): the client secret or its
+ * encrypted form go on a line of their own, the digest as it is.
+ */
+export function plannedStdin(step: Pick<PlannedStep, "id" | "stdin">, keyHash: string, preflightId: string, value?: string): string | undefined {
+    if (!checksSharedKey(step.id) && !step.stdin) return undefined;
+    const input = step.stdin === undefined || value === undefined ? undefined : step.stdin === "digest" ? value : `${value}\n`;
+    return stepStdin(step.id, keyHash, preflightId, input);
+}
+
+/** A step's own input read back from the stdin `plannedStdin` made (the check reads the client secret from the state this way). */
+export function stdinValue(step: Pick<PlannedStep, "id" | "stdin">, stdin: string): string | undefined {
+    if (!step.stdin) return undefined;
+    const input = checksSharedKey(step.id) ? stdin.slice(stdin.indexOf("\n") + 1) : stdin;
+    return step.stdin === "digest" ? input : input.replace(/\n$/, "");
 }
 
 export const checksSharedKey = (id: HostStep) => HOST_STEP_SPECS[id].checksKey;
@@ -100,6 +120,9 @@ export const scimTokenName = (stack: string) => `Entra ID User Provisioning Toke
 /** Who manages a host: the stack and the node's address, so a re-addressed node's old steps leave it alone. */
 export const nodeOwner = (stack: string, target: { address: string; port: number }) => `${stack}/${target.address}:${target.port}`;
 
+/** Which Workbench release the preflight asks for (host/lib.sh keeps the versions): what the stack provisions. */
+const provisioningFloor = (values: HostValues) => (values.scimTokenDays !== undefined ? "scim" : values.jitGroups ? "jit-groups" : "jit");
+
 /** The WB_ variables one step's script reads; `owner` (see `nodeOwner`) for the per-node steps. */
 export function stepEnv(id: HostStep, values: HostValues, owner: string): Record<string, string> {
     const spec = HOST_STEP_SPECS[id];
@@ -115,7 +138,7 @@ function stepValues(id: HostStep, values: HostValues): Record<string, string> {
         case "preflight":
             // The Workbench release must have the provisioning the stack sets up; its remove undoes the steps saved
             // on its host in this order.
-            return { WB_PROVISIONING: values.scimTokenDays !== undefined ? "scim" : "jit", WB_UNDO_ORDER: UNDO_ORDER.join(" ") };
+            return { WB_PROVISIONING: provisioningFloor(values), WB_UNDO_ORDER: UNDO_ORDER.join(" ") };
         case "encrypt-client-secret":
         case "client-secret":
             return { WB_CLIENT_ID: values.clientId };

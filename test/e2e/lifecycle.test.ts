@@ -23,8 +23,23 @@ function stackConfig(sb: Sandbox, clientSecret: string, usernameClaim = "preferr
         ...hostConfig([sb], clientSecret),
         [`${NS}:provisioning`]: { value: "scim" },
         [`${NS}:usernameClaim`]: { value: usernameClaim },
+        // Groups and the settings admins set: in the first preview one line each, then on the host.
+        [`${NS}:groupStartGid`]: { value: "2000" },
+        [`${NS}:adminGroups`]: { value: JSON.stringify(["wb-admins"]) },
+        [`${NS}:openidScopes`]: { value: JSON.stringify(["openid", "profile", "email", "offline_access"]) },
+        [`${NS}:extraSettings`]: { value: JSON.stringify({ "auth-timeout-minutes": 60, "auth-stay-signed-in-days": 14 }) },
     };
 }
+
+/** The rserver.conf lines the groups and settings keys of `stackConfig` add. */
+const GROUP_AND_EXTRA_LINES = [
+    "group-provisioning-start-gid=2000",
+    "admin-enabled=1",
+    "admin-group=wb-admins",
+    "auth-openid-scopes=openid profile email offline_access",
+    "auth-stay-signed-in-days=14",
+    "auth-timeout-minutes=60",
+];
 
 const sudoLines = async (sb: Sandbox) => (await sb.readFile("/var/log/sudo.log")).split("\n").filter((l) => l.includes("COMMAND=")).length;
 const decryptedSecret = async (sb: Sandbox) =>
@@ -90,7 +105,7 @@ function lifecycle() {
         }
         // What a reviewer must see before anything runs as root, one value a line (the engine cuts
         // long strings): every rserver.conf line, the client id, the PAM, NSS and NSCD changes.
-        for (const line of ["auth-openid=1", `auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`, "auth-openid-username-claim=preferred_username", "user-provisioning-enabled=1"]) {
+        for (const line of ["auth-openid=1", `auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`, "auth-openid-username-claim=preferred_username", "user-provisioning-enabled=1", ...GROUP_AND_EXTRA_LINES]) {
             expect(text).toMatch(new RegExp(`\\[\\d+\\]: "${line.replace(/[.]/g, "\\.")}"`));
         }
         expect(text).toContain(`WB_CLIENT_ID: "${CLIENT_ID}"`);
@@ -116,7 +131,9 @@ function lifecycle() {
         token = outputs.scimToken.value;
         expect(token.length).toBeGreaterThanOrEqual(16);
         expect(await decryptedSecret(a)).toBe(SECRET_1);
-        expect(await a.readFile("/etc/rstudio/rserver.conf")).toContain(`auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
+        const conf = await a.readFile("/etc/rstudio/rserver.conf");
+        expect(conf).toContain(`auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
+        for (const line of GROUP_AND_EXTRA_LINES) expect(conf.split("\n"), line).toContain(line);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).toContain("pulumi e2e");
         await expectNoSecretsLeaked("up");

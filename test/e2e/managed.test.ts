@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { ConfigMap, EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeEntra, NON_GALLERY_TEMPLATE_ID, startFakeEntra, TEMPLATE_APP_ROLES } from "../graph/entra";
+import { AZURE_STORAGE_APP_ID, AZURE_STORAGE_SCOPES, FakeEntra, NON_GALLERY_TEMPLATE_ID, startFakeEntra, TEMPLATE_APP_ROLES } from "../graph/entra";
 import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
 import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
@@ -27,6 +27,12 @@ import { NS, secretsIn, sshConnections } from "./stacks";
 const HOSTNAME = "workbench.e2e.test";
 const USER_ROLE_ID = TEMPLATE_APP_ROLES.find((r) => r.displayName === "User")!.id;
 const GROUP_NAME = "Workbench Users";
+/** JIT groups (asks the host for 2025.09.0) and delegated Azure credentials on Azure Storage, with their scopes. */
+const JIT_EXTRAS = {
+    jitGroups: true,
+    openidScopes: ["openid", "profile", "email", "offline_access"],
+    delegatedPermissions: [{ resourceAppId: AZURE_STORAGE_APP_ID, scopes: ["user_impersonation"] }],
+};
 
 function managedConfig(sb: Sandbox, provisioning: "jit" | "scim", extra: Record<string, unknown> = {}): ConfigMap {
     return {
@@ -92,9 +98,11 @@ describe("a managed Entra app through the real engine and providers", async () =
             userId = graph.addUser("Ada Lovelace");
             groupId = graph.addGroup("Data Science");
             namedGroupId = graph.addGroup(GROUP_NAME);
+            // JIT groups need Workbench 2025.09.0 (the stand-in reports the release written here).
+            await sb.writeFile("/var/lib/standin/version", "2025.09.0+387.pro2 Workbench (Cucumberleaf Sunflower) for Ubuntu Jammy\n");
             before = await fingerprints(sb, MANAGED_FILES);
             e = await newStack(`managed${process.pid}`, undefined, { withProviders: true, env: graph.env() });
-            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true }));
+            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, ...JIT_EXTRAS }));
         });
         afterAll(async () => {
             await Promise.all([sb?.stop(), graph?.stop()]);
@@ -146,7 +154,17 @@ describe("a managed Entra app through the real engine and providers", async () =
             const assigned = [...graph.assignments.values()].map((a) => [a.principalId, a.appRoleId, a.resourceId]);
             expect(assigned.sort()).toEqual([userId, groupId, namedGroupId].map((p) => [p, USER_ROLE_ID, sp.id]).sort());
             const grants = [...graph.grants.values()];
-            expect(grants.map((g) => [g.clientId, g.consentType, (g.scope as string).split(" ").sort().join(" ")])).toEqual([[sp.id, "AllPrincipals", "User.Read email offline_access openid profile"]]);
+            const storage = [...graph.servicePrincipals.values()].find((s) => s.appId === AZURE_STORAGE_APP_ID)!;
+            const graphSp = [...graph.servicePrincipals.values()].find((s) => s.displayName === "Microsoft Graph")!;
+            expect(grants.map((g) => [g.clientId, g.resourceId, g.consentType, (g.scope as string).split(" ").sort().join(" ")]).sort()).toEqual(
+                [
+                    [sp.id, graphSp.id, "AllPrincipals", "User.Read email offline_access openid profile"],
+                    [sp.id, storage.id, "AllPrincipals", "user_impersonation"],
+                ].sort(),
+            );
+            // Delegated Azure credentials: the API's permission by the id its service principal gives, and the scopes on the host.
+            expect(app.requiredResourceAccess).toContainEqual({ resourceAppId: AZURE_STORAGE_APP_ID, resourceAccess: [{ id: AZURE_STORAGE_SCOPES.user_impersonation, type: "Scope" }] });
+            expect((await sb.readFile("/etc/rstudio/rserver.conf")).split("\n")).toContain("auth-openid-scopes=openid profile email offline_access");
             await expectNoSecretsLeaked("up");
         });
 
@@ -177,7 +195,7 @@ describe("a managed Entra app through the real engine and providers", async () =
 
         it("replaces the client secret when its end date changes: the new one reaches the host before the old one goes", async () => {
             await sb.exec(": > /var/log/standin/systemctl.log");
-            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, secretGraceDays: 20 }));
+            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, secretGraceDays: 20, ...JIT_EXTRAS }));
             const up = await e.stack.up(watch.opts);
             expect(up.summary.result).toBe("succeeded");
             expect(up.summary.resourceChanges?.replace).toBe(1);
@@ -200,7 +218,7 @@ describe("a managed Entra app through the real engine and providers", async () =
             const second = graph.addUser("Grace Hopper");
             const writes = graph.writes().length;
             const connections = await sshConnections(sb);
-            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId, second], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, secretGraceDays: 20 }));
+            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId, second], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, secretGraceDays: 20, ...JIT_EXTRAS }));
             const up = await e.stack.up(watch.opts);
             expect(Object.fromEntries(Object.entries(up.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"))).toEqual({ create: 1 });
             const added = graph.writes().slice(writes);

@@ -30,6 +30,12 @@ export const LOGIN_HOST = "login.microsoftonline.com";
 export const GRAPH_HOST = "graph.microsoft.com";
 export const NON_GALLERY_TEMPLATE_ID = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621";
 export const MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+/**
+ * Azure Storage, an API of the kind Posit's "Delegated Azure Credentials" page grants delegated permissions on.
+ * ASSUMED: its delegated permission's id (the program reads ids from the service principal, never assumes them).
+ */
+export const AZURE_STORAGE_APP_ID = "e406a681-f3d4-42a8-90b6-c2b029497af1";
+export const AZURE_STORAGE_SCOPES = { user_impersonation: "03e0da56-190b-40ad-a80c-ea378c433f7f" };
 
 /**
  * The app roles a service principal of the non-gallery template carries, both with an empty value
@@ -113,11 +119,14 @@ export class FakeEntra {
     caFile = "";
 
     constructor(private readonly options: FakeEntraOptions = {}) {
-        // The deployer's own service principal and Microsoft Graph's, as every tenant has them.
+        // The deployer's own service principal, Microsoft Graph's and Azure Storage's, as tenants have them.
         this.servicePrincipals.set(this.deployer.objectId, this.newServicePrincipal({ id: this.deployer.objectId, appId: this.deployer.clientId, displayName: "posit-workbench-entra CI" }));
         const graphSp = this.newServicePrincipal({ appId: MICROSOFT_GRAPH_APP_ID, displayName: "Microsoft Graph", appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a" });
         graphSp.oauth2PermissionScopes = Object.entries(GRAPH_SCOPES).map(([value, id]) => ({ id, value, type: "User", isEnabled: true, adminConsentDisplayName: value, adminConsentDescription: value, userConsentDisplayName: value, userConsentDescription: value }));
         this.servicePrincipals.set(graphSp.id as string, graphSp);
+        const storageSp = this.newServicePrincipal({ appId: AZURE_STORAGE_APP_ID, displayName: "Azure Storage", appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a" });
+        storageSp.oauth2PermissionScopes = Object.entries(AZURE_STORAGE_SCOPES).map(([value, id]) => ({ id, value, type: "User", isEnabled: true, adminConsentDisplayName: value, adminConsentDescription: value, userConsentDisplayName: value, userConsentDescription: value }));
+        this.servicePrincipals.set(storageSp.id as string, storageSp);
     }
 
     /** A user in the directory; returns its object id. */

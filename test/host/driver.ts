@@ -4,7 +4,7 @@
  */
 import { ExecResult, Sandbox, sshRun } from "../sandbox/sandbox";
 import { hostCommand, HostAction, HostStep, installScriptsCommand, scriptsBundle, stepCommand } from "../../host/commands";
-import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef, stepStdin } from "../../host/plan";
+import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, StepRef, plannedStdin } from "../../host/plan";
 import { nodeName } from "../../components/workbenchCluster";
 import { rserverSettings } from "../../host/settings";
 import type { WorkbenchConfig } from "../../config";
@@ -104,21 +104,15 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
     const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined);
     const preflights = plan.filter((s) => s.id === "preflight");
     const keyHash = () => sharedKeyHash(nodes.map((_, node) => ({ name: nameOf(nodes, node), preflight: resultOf(run, "preflight", node)!.stdout })));
-    const stdinFor = (step: PlannedStep) =>
-        step.id === "preflight"
-            ? undefined
-            : stepStdin(
-                  step.id,
-                  keyHash(),
-                  `preflight-of-node-${step.node}`,
-                  step.stdin === "client-secret"
-                      ? `${clientSecret}\n`
-                      : step.stdin === "encrypted-client-secret"
-                        ? `${resultOf(run, "encrypt-client-secret")!.stdout}\n`
-                        : step.stdin === "digest"
-                          ? "digest-of-the-node's-other-steps\n"
-                          : undefined,
-              );
+    const valueOf = (step: PlannedStep) =>
+        step.stdin === "client-secret"
+            ? clientSecret
+            : step.stdin === "encrypted-client-secret"
+              ? resultOf(run, "encrypt-client-secret")!.stdout
+              : step.stdin === "digest"
+                ? "digest-of-the-node's-other-steps\n"
+                : undefined;
+    const stdinFor = (step: PlannedStep) => (step.id === "preflight" ? undefined : plannedStdin(step, keyHash(), `preflight-of-node-${step.node}`, valueOf(step)));
     await runGraph(
         plan,
         (step) => (step.id === "preflight" ? refs(plan, step.after) : [...refs(plan, step.after), ...preflights]),

@@ -1,7 +1,7 @@
 /**
  * The preflight's Workbench version floor, over real SSH against a sandbox Debian host whose stand-in
- * reports the release a test writes to /var/lib/standin/version: JIT provisioning needs 2024.09.0, SCIM
- * 2024.04.0 (2024.04.x passes with a warning about its provisioning bugs); a release below the floor, or
+ * reports the release a test writes to /var/lib/standin/version: JIT provisioning needs 2024.09.0, JIT
+ * provisioning of groups (jitGroups) 2025.09.0, SCIM 2024.04.0 (2024.04.x passes with a warning about its provisioning bugs); a release below the floor, or
  * an answer that is no version, stops the run before anything is written. Without WB_PROVISIONING (an
  * older caller) there is no floor.
  */
@@ -26,14 +26,14 @@ describe("the preflight's Workbench version floor", () => {
     afterAll(() => sb?.stop());
 
     /** The preflight with the stand-in reporting `version` (the stand-in's own when undefined). */
-    async function preflight(version: string | undefined, provisioning?: "jit" | "scim") {
+    async function preflight(version: string | undefined, provisioning?: "jit" | "jit-groups" | "scim") {
         if (version === undefined) await sb.exec(`rm -f ${VERSION_FILE}`);
         else await sb.writeFile(VERSION_FILE, version);
         return runStep(sb, "preflight", "apply", { WB_PROVISIONING: provisioning ?? "" });
     }
 
     /** A refusal: exit 1, one error line, and nothing written. */
-    async function refused(version: string, provisioning: "jit" | "scim"): Promise<string> {
+    async function refused(version: string, provisioning: "jit" | "jit-groups" | "scim"): Promise<string> {
         const before = await snapshot(sb);
         const result = await preflight(version, provisioning);
         expect(result.code, result.stderr).toBe(1);
@@ -49,8 +49,19 @@ describe("the preflight's Workbench version floor", () => {
     it("refuses JIT provisioning on 2024.04.2", async () => {
         expect(await refused("2024.04.2+764.pro1 Workbench (Chocolate Cosmos) for Ubuntu Jammy\n", "jit")).toBe(
             "preflight: ERROR: Posit Workbench 2024.04.2 is installed; JIT provisioning needs Workbench 2024.09.0 or later " +
-                "(Posit's release notes: SCIM provisioning arrived in 2024.04.0, JIT provisioning in 2024.09.0). Upgrade Workbench, then run pulumi again; nothing was changed\n",
+                "(Posit's release notes: SCIM provisioning arrived in 2024.04.0, JIT provisioning in 2024.09.0, JIT provisioning of groups in 2025.09.0). " +
+                "Upgrade Workbench, then run pulumi again; nothing was changed\n",
         );
+    });
+
+    it("refuses JIT provisioning of groups below 2025.09.0, naming the release and the key that asks for it", async () => {
+        expect(await refused("2025.05.1+513.pro3 Workbench (Mariposa Orchid) for Ubuntu Jammy\n", "jit-groups")).toBe(
+            "preflight: ERROR: Posit Workbench 2025.05.1 is installed; JIT provisioning of groups (jitGroups: true) needs Workbench 2025.09.0 or later " +
+                "(Posit's release notes: SCIM provisioning arrived in 2024.04.0, JIT provisioning in 2024.09.0, JIT provisioning of groups in 2025.09.0). " +
+                "Upgrade Workbench (or set jitGroups to false), then run pulumi again; nothing was changed\n",
+        );
+        // The stand-in's own release (2024.12.1) is below it too.
+        expect(await refused("2024.12.1+563.pro5 Workbench (Kousa Dogwood) for Ubuntu Jammy\n", "jit-groups")).toContain("needs Workbench 2025.09.0 or later");
     });
 
     it("refuses SCIM provisioning on 2023.12.1", async () => {
@@ -85,6 +96,8 @@ describe("the preflight's Workbench version floor", () => {
             ["2024.09.0+375.pro2 Workbench (Cranberry Hibiscus) for Ubuntu Jammy\n", "scim"],
             ["2024.04.0+735.pro3 Workbench (Chocolate Cosmos) for Ubuntu Jammy\n", "scim"],
             ["2025.05.0-daily+12.pro1 Workbench for Ubuntu Jammy\n", "jit"],
+            ["2025.09.0+387.pro2 Workbench (Cucumberleaf Sunflower) for Ubuntu Jammy\n", "jit-groups"],
+            ["2026.01.0+392.pro1 Workbench for Ubuntu Jammy\n", "jit-groups"],
         ] as const) {
             const result = await preflight(version, provisioning);
             expect(result.code, `${version} ${provisioning}: ${result.stderr}`).toBe(0);

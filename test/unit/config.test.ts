@@ -446,6 +446,40 @@ describe("groups, admin groups, OpenID scopes and extra settings", () => {
             { adminSuperuserGroups: ["superusers"] },
             `${NS}:adminSuperuserGroups: needs adminGroups too: superusers use the administrative dashboard, which adminGroups turns on (admin-enabled) and limits to those groups (admin-group); list the superuser groups there as well if they should reach it`,
         ],
+        [
+            "JIT groups with SCIM provisioning",
+            { provisioning: "scim", jitGroups: true },
+            `${NS}:jitGroups: only with provisioning "jit": with "scim", the synchronization job provisions the groups assigned to the app (and their GIDs, from groupStartGid)`,
+        ],
+        [
+            "JIT groups without a groups claim",
+            { jitGroups: true, groupsClaim: "None" },
+            `${NS}:jitGroups: needs the groups claim: Workbench creates the groups it finds in the ID token's groups claim, and groupsClaim "None" sends none (use "ApplicationGroup", the default)`,
+        ],
+        ["JIT groups given as a word", { jitGroups: "yes" }, `${NS}:jitGroups: expected true or false`],
+        [
+            "delegated permissions without offline_access",
+            { delegatedPermissions: [{ resourceAppId: "e406a681-f3d4-42a8-90b6-c2b029497af1", scopes: ["user_impersonation"] }] },
+            `${NS}:openidScopes: must include offline_access while delegatedPermissions is set (Posit's "Delegated Azure Credentials" page: Workbench requests the delegated credentials after sign-in only then), e.g. [openid, profile, email, offline_access]`,
+        ],
+        [
+            "delegated permissions on Microsoft Graph",
+            { openidScopes: ["openid", "profile", "offline_access"], delegatedPermissions: [{ resourceAppId: "00000003-0000-0000-c000-000000000000", scopes: ["Files.Read"] }] },
+            `${NS}:delegatedPermissions.0.resourceAppId: is Microsoft Graph's: the program sets the Graph permissions the sign-in needs (openid, profile, email, offline_access, User.Read); list other APIs here`,
+        ],
+        [
+            "an API listed twice",
+            {
+                openidScopes: ["openid", "profile", "offline_access"],
+                delegatedPermissions: [
+                    { resourceAppId: "e406a681-f3d4-42a8-90b6-c2b029497af1", scopes: ["user_impersonation"] },
+                    { resourceAppId: "E406A681-F3D4-42A8-90B6-C2B029497AF1", scopes: ["other"] },
+                ],
+            },
+            `${NS}:delegatedPermissions.1.resourceAppId: E406A681-F3D4-42A8-90B6-C2B029497AF1 is listed twice: put all of its permissions in one entry`,
+        ],
+        ["an API without permissions", { openidScopes: ["openid", "profile", "offline_access"], delegatedPermissions: [{ resourceAppId: "e406a681-f3d4-42a8-90b6-c2b029497af1", scopes: [] }] }, `${NS}:delegatedPermissions.0.scopes: expected at least one delegated permission name, e.g. [user_impersonation]`],
+        ["an API by its name", { openidScopes: ["openid", "profile", "offline_access"], delegatedPermissions: [{ resourceAppId: "Azure Storage", scopes: ["user_impersonation"] }] }, `${NS}:delegatedPermissions.0.resourceAppId: expected the application (client) id of the API, e.g. e406a681-f3d4-42a8-90b6-c2b029497af1 for Azure Storage as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`],
         ["scopes without openid", { openidScopes: ["profile", "email"] }, `${NS}:openidScopes: must include openid: without it Entra ID issues no ID token, and Workbench signs in with OpenID Connect`],
         [
             "scopes without profile while the user name is preferred_username",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planHostSteps, reviewedSteps, sharedKeyHash, stepEnv, stepStdin } from "../../host/plan";
+import { plannedStdin, planHostSteps, reviewedSteps, sharedKeyHash, stepEnv, stdinValue, stepStdin } from "../../host/plan";
 
 const h = (c: string) => c.repeat(64);
 
@@ -59,6 +59,21 @@ describe("stepEnv", () => {
             expect(stepStdin(id, h("9"), "workbench-10-0-0-5-22-preflight-1a2b3c4d", "rest\n"), id).toBe(`secure-cookie-key-sha256=${h("9")} preflight=workbench-10-0-0-5-22-preflight-1a2b3c4d\nrest\n`);
         }
         expect(stepStdin("restart", h("9"), "p", "digest\n")).toBe("digest\n");
+    });
+
+    it("frames each kind of input as the scripts read it, the same for the component, the check and the host tests", () => {
+        const key = `secure-cookie-key-sha256=${h("9")} preflight=p\n`;
+        const stepOf = (id: string) => planHostSteps(1, true).find((s) => s.id === id)!;
+        // The secrets on a line of their own after the key line; the restart's digest as it is (a changed framing
+        // would change every stack's stdin, and so run the steps again on every host).
+        expect(plannedStdin(stepOf("encrypt-client-secret"), h("9"), "p", "s3cret")).toBe(`${key}s3cret\n`);
+        expect(plannedStdin(stepOf("client-secret"), h("9"), "p", "ENC")).toBe(`${key}ENC\n`);
+        expect(plannedStdin(stepOf("restart"), h("9"), "p", "abc123")).toBe("abc123");
+        expect(plannedStdin(stepOf("rserver-conf"), h("9"), "p")).toBe(key);
+        expect(plannedStdin(stepOf("preflight"), h("9"), "p")).toBeUndefined();
+        for (const [id, value] of [["encrypt-client-secret", "s3cret"], ["client-secret", "ENC"], ["restart", "abc123"]] as const) {
+            expect(stdinValue(stepOf(id), plannedStdin(stepOf(id), h("9"), "p", value)!), id).toBe(value);
+        }
         expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({
             WB_STACK: "prod",
             WB_OWNER: "prod/10.0.0.5:22",
@@ -66,6 +81,8 @@ describe("stepEnv", () => {
             WB_UNDO_ORDER: "scim-token restart nscd nss home-directories rserver-conf client-secret encrypt-client-secret",
         });
         expect(stepEnv("preflight", { ...values, scimTokenDays: undefined }, "").WB_PROVISIONING).toBe("jit");
+        // JIT groups raise the floor to 2025.09.0 (host/lib.sh); with SCIM the job provisions the groups.
+        expect(stepEnv("preflight", { ...values, scimTokenDays: undefined, jitGroups: true }, "").WB_PROVISIONING).toBe("jit-groups");
         expect(stepEnv("restart", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_OWNER: "prod/10.0.0.5:22" });
     });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { NON_GALLERY_TEMPLATE_ID, GRAPH_DELEGATED_SCOPES, MICROSOFT_GRAPH_APP_ID } from "../../components/entraApplication";
+import { NON_GALLERY_TEMPLATE_ID, GRAPH_DELEGATED_SCOPES, MICROSOFT_GRAPH_APP_ID, delegatedScopeIds } from "../../components/entraApplication";
+import { UserError } from "../../errors";
 import {
     baseConfig,
     byType,
@@ -15,6 +16,8 @@ import {
     SSH_PRIVATE_KEY,
     TENANT_ID,
     USER_ROLE_ID,
+    AZURE_STORAGE_APP_ID,
+    AZURE_STORAGE_IMPERSONATION_ID,
 } from "./program";
 
 const HOST_STEPS = ["preflight", "encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"];
@@ -235,6 +238,45 @@ describe("the program with admin consent and group names", async () => {
     it("assigns a group found by its display name", () => {
         const assignment = resources.find((r) => r.name === "workbench-group-workbench-users");
         expect(assignment?.inputs.principalObjectId).toBe("group-object-id-of-Workbench Users");
+    });
+});
+
+describe("the program with JIT groups and delegated Azure credentials", async () => {
+    const delegated = { resourceAppId: AZURE_STORAGE_APP_ID, scopes: ["user_impersonation"] };
+    const { resources } = await runProgram({
+        ...baseConfig(),
+        jitGroups: true,
+        adminConsent: true,
+        openidScopes: ["openid", "profile", "email", "offline_access"],
+        delegatedPermissions: [delegated],
+    });
+
+    it("requests the groups claim with display names, and asks the preflight for the release that provisions JIT groups", () => {
+        const [app] = byType(resources, "azuread:index/application:Application");
+        expect(app.inputs.groupMembershipClaims).toEqual(["ApplicationGroup"]);
+        expect(app.inputs.optionalClaims.idTokens).toContainEqual({ name: "groups", additionalProperties: ["cloud_displayname"] });
+        expect(commandNamed(resources, "preflight").inputs.create).toContain("WB_PROVISIONING='jit-groups'");
+    });
+
+    it("adds the API's delegated permission to the registration by its id, and consents to it for the tenant", () => {
+        const [app] = byType(resources, "azuread:index/application:Application");
+        expect(app.inputs.requiredResourceAccesses).toContainEqual({ resourceAppId: AZURE_STORAGE_APP_ID, resourceAccesses: [{ id: AZURE_STORAGE_IMPERSONATION_ID, type: "Scope" }] });
+        const grants = byType(resources, "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant");
+        expect(grants.map((g) => [g.inputs.resourceServicePrincipalObjectId, g.inputs.claimValues])).toEqual([
+            ["graph-sp-object-id", expect.arrayContaining(["openid"])],
+            ["storage-sp-object-id", ["user_impersonation"]],
+        ]);
+        const settings = /WB_SETTINGS='([^']*)'/.exec(commandNamed(resources, "rserver-conf").inputs.create)?.[1].split("\n") ?? [];
+        expect(settings).toContain("auth-openid-scopes=openid profile email offline_access");
+    });
+
+    it("stops, naming the API and what it exposes, when a permission does not exist", () => {
+        const ids = { user_impersonation: AZURE_STORAGE_IMPERSONATION_ID };
+        expect(delegatedScopeIds(delegated, "Azure Storage", ids)).toEqual([AZURE_STORAGE_IMPERSONATION_ID]);
+        expect(() => delegatedScopeIds({ ...delegated, scopes: ["user_impersonation", "Files.Read"] }, "Azure Storage", ids)).toThrow(
+            new UserError(`delegatedPermissions: Azure Storage (${AZURE_STORAGE_APP_ID}) has no delegated permission "Files.Read"; it exposes user_impersonation`),
+        );
+        expect(() => delegatedScopeIds(delegated, "Some API", {})).toThrow(/has no delegated permission "user_impersonation"; it exposes none$/);
     });
 });
 

@@ -11,6 +11,8 @@ export const SSH_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nunit-test-p
 export const SCIM_TOKEN = "scim-token-value-from-the-host";
 export const ENCRYPTED_SECRET = "0123ABCDencrypted-by-workbench0123ABCD";
 export const USER_ROLE_ID = "18d14569-c3bd-439b-9a66-3a2aee01d14f";
+export const AZURE_STORAGE_APP_ID = "e406a681-f3d4-42a8-90b6-c2b029497af1";
+export const AZURE_STORAGE_IMPERSONATION_ID = "03e0da56-190b-40ad-a80c-ea378c433f7f";
 export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMXMcq/uGmyi+WqqjV58RFq9mf5ZXy8Y2zZSo5cs75JK";
 
 /** A complete, valid stack configuration (without the namespace prefix). */
@@ -89,7 +91,10 @@ export async function runProgram(config: Record<string, unknown>, options: { pre
                     case "azuread:index/getGroup:getGroup":
                         return { objectId: `group-object-id-of-${args.inputs.displayName}` };
                     case "azuread:index/getServicePrincipal:getServicePrincipal":
-                        return { objectId: "graph-sp-object-id" };
+                        // Microsoft Graph's, or another API's (AZURE_STORAGE_APP_ID: its one delegated permission).
+                        return args.inputs.clientId === AZURE_STORAGE_APP_ID
+                            ? { objectId: "storage-sp-object-id", displayName: "Azure Storage", oauth2PermissionScopeIds: { user_impersonation: AZURE_STORAGE_IMPERSONATION_ID } }
+                            : { objectId: "graph-sp-object-id" };
                     default:
                         throw new Error(`unexpected call ${args.token}`);
                 }
