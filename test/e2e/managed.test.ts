@@ -232,7 +232,7 @@ describe("a managed Entra app through the real engine and providers", async () =
             const result = await e.stack.destroy(watch.opts);
             expect(result.summary.result).toBe("succeeded");
             expect([...graph.applications.values()]).toEqual([]);
-            expect([...graph.servicePrincipals.values()].map((s) => s.displayName).sort()).toEqual(["Microsoft Graph", "posit-workbench-entra CI"]);
+            expect([...graph.servicePrincipals.values()].map((s) => s.displayName).sort()).toEqual(["Azure Storage", "Microsoft Graph", "posit-workbench-entra CI"]);
             expect(graph.assignments.size).toBe(0);
             expect(graph.grants.size).toBe(0);
             expect(await fingerprints(sb, MANAGED_FILES)).toEqual(before);

@@ -16,7 +16,7 @@ import { nodeOwner, stepEnv, stepStdin } from "../../host/plan";
 import { rserverSettings } from "../../host/settings";
 import { CheckReport } from "../../check/report";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
-import { applyAll, CLIENT_ID, CLIENT_SECRET, fingerprints, hostValues, MANAGED_FILES, resultOf, systemctlCalls, TENANT_ID } from "./driver";
+import { applyAll, CLIENT_ID, CLIENT_SECRET, fingerprints, hostTree, hostValues, MANAGED_FILES, resultOf, systemctlCalls, TENANT_ID } from "./driver";
 
 const AUTHSELECT_FILES = ["/etc/authselect/authselect.conf", "/etc/pam.d/system-auth", "/etc/pam.d/password-auth"];
 
@@ -58,6 +58,13 @@ async function check(sb: Sandbox, encrypted?: string, extra: Record<string, unkn
     return checkStack({ stack: "hosttest", config, sshPrivateKey: sb.privateKey, clientSecret: CLIENT_SECRET, clientId: CLIENT_ID, tenantId: TENANT_ID, state });
 }
 
+/** The paths whose line (size, mtime, mode, owner) differs between two `hostTree`s, or that one of them lacks. */
+function changedPaths(before: string[], after: string[]): string[] {
+    const a = new Set(before);
+    const b = new Set(after);
+    return [...new Set([...before.filter((l) => !b.has(l)), ...after.filter((l) => !a.has(l))].map((l) => l.split(" ")[0]))].sort();
+}
+
 /** The file a unified diff leads to from `original` (patch(1) on this machine). */
 async function patched(original: string, diff: string): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), "wb-check-"));
@@ -79,6 +86,7 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
 
     it("on a fresh host: every change apply makes, as diffs, and nothing written", { concurrent: false }, async () => {
         const before = await fingerprints(sb, files);
+        const tree = await hostTree(sb);
         const originals = Object.fromEntries(await Promise.all(["/etc/rstudio/rserver.conf", "/etc/nscd.conf", "/etc/nsswitch.conf", "/etc/pam.d/common-session"].map(async (f) => [f, await sb.readFile(f)] as const)));
         const changes = async () => (await systemctlCalls(sb)).filter((c) => !/^(is-active|is-enabled|list-unit-files|status) /.test(c));
         const services = await changes();
@@ -101,6 +109,7 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
         expect(await changes()).toEqual(services);
         expect(await fingerprints(sb, files)).toEqual(before);
         expect((await sb.exec("ls -d /var/lib/posit-workbench-entra /run/posit-workbench-entra.lock 2>&1")).stdout).not.toMatch(/^\/(var|run)/m);
+        expect(changedPaths(tree, await hostTree(sb))).toEqual([]);
 
         // The diffs are what apply then writes.
         const diffOf = (step: string) => report.nodes[0].steps.find((s) => s.step === step)!.diff;
@@ -125,8 +134,10 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
         expect(text).not.toContain((await sb.readFile("/etc/rstudio/openid-client-secret")).split("client-secret=")[1].trim());
     });
 
-    it("after apply: every step in sync, the verifications pass, the token listed with its expiry", { concurrent: false }, async () => {
+    it("after apply: every step in sync, the verifications pass, the token listed with its expiry, nothing written", { concurrent: false }, async () => {
+        const tree = await hostTree(sb);
         const report = await check(sb, encrypted);
+        expect(changedPaths(tree, await hostTree(sb))).toEqual([]);
         const steps = report.nodes[0].steps;
         expect(steps.filter((s) => s.status !== "in sync").map((s) => `${s.step}: ${s.notes.join("; ")}${s.diff}`)).toEqual([]);
         expect(steps.flatMap((s) => s.problems)).toEqual([]);

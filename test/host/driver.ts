@@ -158,6 +158,21 @@ export async function fingerprints(sandbox: Sandbox, paths: string[]): Promise<R
     return out;
 }
 
+/**
+ * Every file and directory a program run as root could write to on the host, one line each (path, size, mtime,
+ * mode, owner; a directory's size and mtime left out, its entries tell): what `check` must leave as it found it.
+ * Left out: the logs (the stand-in's audit, sudo's and sshd's), nscd's own cache files, what an SSH login and
+ * sudo write themselves (pam_motd's /run/motd.dynamic, sudo's lecture mark), and /proc, /sys and /dev.
+ */
+export async function hostTree(sandbox: Sandbox): Promise<string[]> {
+    const r = await sandbox.exec(
+        "find /etc /var /home /root /run /srv /opt /usr/local /tmp -xdev " +
+            "\\( -path /var/log -o -path /var/cache/nscd -o -path /var/db/nscd -o -path /run/sshd -o -path /run/motd.dynamic -o -name .sudo_as_admin_successful \\) -prune " +
+            "-o -type d -printf '%p d %m %u:%g\\n' -o -printf '%p %y %s %T@ %m %u:%g\\n' 2>/dev/null | sort",
+    );
+    return r.stdout.split("\n").filter(Boolean);
+}
+
 /** The services calls the systemctl stand-in recorded, as "verb unit" lines. */
 export async function systemctlCalls(sandbox: Sandbox): Promise<string[]> {
     const r = await sandbox.exec("cat /var/log/standin/systemctl.log 2>/dev/null || true");
