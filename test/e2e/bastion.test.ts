@@ -15,6 +15,8 @@ import { engineUnavailable, EngineStack, newStack, runCheck } from "./engine";
 import { hostConfig, NS, secretsIn, sshConnections } from "./stacks";
 
 const SECRET = "Bst~bastion-client-secret-0123456789abcdef";
+/** What each run did, printed at the end (for docs/measured.md and the troubleshooting table). */
+const measured: string[] = [];
 
 const sudoApplies = async (sb: Sandbox) => (await sb.readFile("/var/log/sudo.log").catch(() => "")).split("\n").filter((l) => / (apply|remove)$/.test(l)).length;
 /** Every file the program keeps on the host: inode, change time, hash (a rewrite shows). */
@@ -48,6 +50,7 @@ function onlyThroughBastion() {
         await e.stack.setConfig(`${NS}:nodePrivateKeys["${node.host}"]`, { value: node.privateKey, secret: true }, true);
     }, 240_000);
     afterAll(async () => {
+        console.log(measured.map((m) => `bastion, ${m}`).join("\n"));
         await Promise.all([jump?.stop(), node?.stop()]);
         await net?.stop();
     });
@@ -64,6 +67,7 @@ function onlyThroughBastion() {
         expect(countSequence(await systemctlCalls(node), RESTART_SEQUENCE)).toBe(1);
         expect(await node.readFile("/etc/rstudio/rserver.conf")).toContain("auth-openid=1");
         const after = await logins();
+        measured.push(`first up: ${after.node - before.node} logins on the node, ${after.jump - before.jump} on the bastion, ${relay.connections()} connections relayed to the bastion so far`);
         // Every login on the node came through the bastion: one bastion login (and relayed connection) for each.
         expect(after.node - before.node).toBeGreaterThan(0);
         expect(after.jump - before.jump).toBe(after.node - before.node);
@@ -93,10 +97,12 @@ function onlyThroughBastion() {
         );
         // The command provider's message (remote/connection.go): "proxy: … ssh: handshake failed: ssh: host key mismatch".
         expect(failed).toMatch(/proxy: .*host key mismatch/);
+        measured.push(`wrong bastion host key, the engine says: ${failed.split("\n").filter((l) => /proxy:/.test(l))[0]?.trim()}`);
         const check = await runCheck(e, ["--stack", e.stack.name]);
         logs.push(check.stdout, check.stderr);
         expect(check.code).toBe(1);
         expect(check.stdout).toContain(`error: bastion 127.0.0.1:${relay.port}: host key mismatch`);
+        measured.push(`wrong bastion host key, the check says: ${check.stdout.split("\n").find((l) => l.includes("error:"))?.trim()}`);
         expect((await logins()).node).toBe(before.node);
         expect(await sudoApplies(node)).toBe(before.applies);
         expect(await fingerprints(node, MANAGED_FILES)).toEqual(before.files);

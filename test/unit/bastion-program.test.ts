@@ -15,7 +15,7 @@ const hosts = [
     { address: "10.1.0.6", port: 22, user: "ops", hostKey: edKey(9) },
 ];
 
-function clusterConfig(extra: Record<string, unknown>) {
+function clusterConfig(extra: Record<string, unknown>): Record<string, unknown> {
     const { host: _host, ...config } = baseConfig();
     return { ...config, hosts, bastion, ...extra };
 }
