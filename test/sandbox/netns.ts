@@ -5,12 +5,11 @@
  * is let in: `expose` relays a port of this machine's 127.0.0.1 to a port inside, as a firewall lets the
  * runner reach the bastion and nothing else. No address outside loopback is used, here or inside.
  */
-import { ChildProcess, execFile, spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { freePort } from "./sandbox";
 
 export interface PrivateNetwork {
@@ -79,6 +78,3 @@ export function reachable(port: number): Promise<boolean> {
         c.once("error", () => resolve(false));
     });
 }
-
-/** Whether `ip` works here (the namespace's loopback is brought up with it). */
-export const ipAvailable = () => promisify(execFile)("ip", ["-V"]).then(() => true, () => false);
