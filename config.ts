@@ -10,6 +10,7 @@ import { z } from "zod";
 import { UserError } from "./errors";
 import { scimTokenRotationDays } from "./host/plan";
 import { extraSettingProblem, extraSettingValue } from "./host/settings";
+import { Bastion, privateKeyName } from "./host/connection";
 
 /** The Pulumi project name, which is also the configuration namespace (`<namespace>:<key>`). */
 export const CONFIG_NAMESPACE = "posit-workbench-entra";
@@ -139,6 +140,34 @@ const hostnameSchema = z
     // DNS names are case-insensitive: one spelling, so fixing the case changes nothing in Entra ID.
     .transform((value) => value.toLowerCase());
 
+/** A host public key in authorized_keys format, well formed, an RSA key of at least MIN_RSA_BITS. */
+const hostKeySchema = z.string().superRefine((key, ctx) => {
+    if (!isWellFormedHostKey(key)) {
+        ctx.addIssue({ code: "custom", message: 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)' });
+        return;
+    }
+    const bits = rsaKeyBits(key);
+    if (bits !== undefined && bits < MIN_RSA_BITS) {
+        ctx.addIssue({ code: "custom", message: `an RSA host key of ${bits} bits; expected at least ${MIN_RSA_BITS} bits, or better the host's ed25519 key (ssh-keyscan -t ed25519 <host>)` });
+    }
+});
+
+/**
+ * An SSH jump host the nodes are reached through (see host/connection.ts). Its host key is always pinned:
+ * allowUnpinnedHostKey covers the nodes only.
+ */
+const bastionSchema = z.strictObject(
+    {
+        address: z
+            .string({ error: "expected the SSH address of the bastion" })
+            .refine((a) => isIP(a) !== 0 || DNS_NAME.test(a), "expected the SSH address of the bastion: a DNS name or an IP address (no user@ or :port; use user and port)"),
+        port: z.number({ error: "expected an SSH port number between 1 and 65535" }).int("expected an SSH port number between 1 and 65535").min(1, "expected an SSH port number between 1 and 65535").max(65535, "expected an SSH port number between 1 and 65535").default(22),
+        user: z.string({ error: "required: the login user on the bastion (it needs no sudo, only TCP forwarding to the nodes' SSH ports)" }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name"),
+        hostKey: z.string({ error: 'required: the bastion\'s host public key to pin ("ssh-keyscan -t ed25519 <bastion>"); allowUnpinnedHostKey does not apply to the bastion' }).pipe(hostKeySchema),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey` : "expected an object { address, port, user, hostKey }") },
+);
+
 const hostSchema = z.strictObject(
     {
         /** SSH address of the Workbench server (may differ from the public hostname, e.g. a private IP). */
@@ -150,21 +179,11 @@ const hostSchema = z.strictObject(
         /** Login user; it needs passwordless sudo. */
         user: z.string({ error: "expected the SSH login user (it needs passwordless sudo)" }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name").default("root"),
         /** The host's public key in authorized_keys format (`ssh-keyscan -t ed25519 <host>`), pinned for every connection. */
-        hostKey: z
-            .string()
-            .superRefine((key, ctx) => {
-                if (!isWellFormedHostKey(key)) {
-                    ctx.addIssue({ code: "custom", message: 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)' });
-                    return;
-                }
-                const bits = rsaKeyBits(key);
-                if (bits !== undefined && bits < MIN_RSA_BITS) {
-                    ctx.addIssue({ code: "custom", message: `an RSA host key of ${bits} bits; expected at least ${MIN_RSA_BITS} bits, or better the host's ed25519 key (ssh-keyscan -t ed25519 <host>)` });
-                }
-            })
-            .optional(),
+        hostKey: hostKeySchema.optional(),
+        /** This node's bastion instead of the stack's `bastion`, or false: this node is reached directly (host/connection.ts). */
+        bastion: z.union([bastionSchema, z.literal(false)], { error: "expected a bastion { address, port, user, hostKey }, or false to reach this node directly" }).optional(),
     },
-    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey` : "expected an object { address, port, user, hostKey }") },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey, bastion` : "expected an object { address, port, user, hostKey }") },
 );
 
 /**
@@ -261,7 +280,11 @@ const schema = z
         host: hostSchema.optional(),
         hosts: z.array(hostSchema, { error: "expected a list of hosts, each { address, port, user, hostKey }" }).min(1, "expected at least one host").optional(),
         allowUnpinnedHostKey: z.boolean({ error: "expected true or false" }).default(false),
+        bastion: bastionSchema.optional(),
         hasSshPrivateKey: z.boolean(),
+        hasBastionPrivateKey: z.boolean().default(false),
+        /** The names of nodePrivateKeys' entries (never their values). */
+        hasNodePrivateKeys: z.array(z.string()).default([]),
         hasClientSecret: z.boolean(),
     })
     .superRefine((c, ctx) => {
@@ -306,9 +329,7 @@ const schema = z
                 keyHolders.set(hostKeyIdentity(h.hostKey), entry);
             }
         }
-        if (!c.hasSshPrivateKey) {
-            ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required: the SSH private key (pulumi config set --secret sshPrivateKey < key)" });
-        }
+        sshKeyProblems(c, targets, ctx);
         const external = c.entraMode === "external";
         for (const key of ["tenantId", "clientId"] as const) {
             if (external && !c[key]) ctx.addIssue({ code: "custom", path: [key], message: `required when entraMode is "external"` });
@@ -381,17 +402,55 @@ const schema = z
         }
     });
 
+/**
+ * Every node and bastion has a private key to log in with: its own (nodePrivateKeys, bastionPrivateKey) or
+ * sshPrivateKey. A node without one is named; nodePrivateKeys' entries must each name a node.
+ */
+function sshKeyProblems(
+    c: { hasSshPrivateKey: boolean; hasBastionPrivateKey: boolean; hasNodePrivateKeys: string[]; bastion?: Bastion },
+    targets: Array<{ h: { address: string; port: number; bastion?: Bastion | false }; path: Array<string | number> }>,
+    ctx: z.RefinementCtx,
+) {
+    const names = c.hasNodePrivateKeys;
+    for (const name of names) {
+        if (!targets.some(({ h }) => privateKeyName(h, [name]) !== undefined)) {
+            ctx.addIssue({ code: "custom", path: ["nodePrivateKeys", name], message: `names no node; expected the address (or address:port) of one of ${targets.map(({ h }) => `${h.address}:${h.port}`).join(", ")}` });
+        }
+    }
+    if (c.hasSshPrivateKey) return;
+    if (!names.length && !c.hasBastionPrivateKey) {
+        ctx.addIssue({ code: "custom", path: ["sshPrivateKey"], message: "required: the SSH private key (pulumi config set --secret sshPrivateKey < key)" });
+        return;
+    }
+    for (const [index, { h, path }] of targets.entries()) {
+        if (privateKeyName(h, names) === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path,
+                message: `node${index + 1} (${h.address}:${h.port}) has no SSH private key: set sshPrivateKey (every node without its own) or its own, pulumi config set --secret --path 'nodePrivateKeys["${h.address}"]' < key`,
+            });
+        }
+    }
+    const behindBastion = targets.some(({ h }) => h.bastion !== false && (h.bastion ?? c.bastion));
+    if (behindBastion && !c.hasBastionPrivateKey) {
+        ctx.addIssue({ code: "custom", path: ["bastionPrivateKey"], message: "required: the bastion's SSH private key (pulumi config set --secret bastionPrivateKey < key), or sshPrivateKey when the bastion takes the nodes' key" });
+    }
+}
+
 /** Keys a stack may set under the project namespace; anything else is reported as a typo. */
-export const CONFIG_KEYS = [...Object.keys(schema.shape).filter((k) => !k.startsWith("has")), "sshPrivateKey", "clientSecret"] as const;
+export const CONFIG_KEYS = [...Object.keys(schema.shape).filter((k) => !k.startsWith("has")), "sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"] as const;
 /** Keys whose values must stay secret. */
-export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "clientSecret"] as const;
+export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"] as const;
 
 type Parsed = z.output<typeof schema>;
-/** One Workbench server reached over SSH. */
-export type HostTarget = z.output<typeof hostSchema>;
+/**
+ * One Workbench server reached over SSH: `bastion` is the one it is reached through (its own or the stack's;
+ * undefined: directly), `privateKeyName` the nodePrivateKeys entry it logs in with (undefined: sshPrivateKey).
+ */
+export type HostTarget = Omit<z.output<typeof hostSchema>, "bastion"> & { bastion?: Bastion; privateKeyName?: string };
 
 /** Validated configuration with every default applied. Secrets are not part of it; see `loadConfig`. */
-export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasClientSecret" | "appDisplayName" | "host" | "hosts"> {
+export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasClientSecret" | "hasBastionPrivateKey" | "hasNodePrivateKeys" | "appDisplayName" | "host" | "hosts"> {
     stack: string;
     /** The Workbench servers: one, or every node of a load-balanced cluster (from `host` or `hosts`). */
     hosts: HostTarget[];
@@ -414,6 +473,10 @@ export interface SecretFacts {
     clientSecretLooksLikeId?: boolean;
     /** The client secret holds a line break or another control character. */
     clientSecretHasControlCharacter?: boolean;
+    /** bastionPrivateKey is set. */
+    bastionPrivateKey?: boolean;
+    /** The names of nodePrivateKeys' entries; "malformed" when it is not an object of strings. */
+    nodePrivateKeys?: string[] | "malformed";
 }
 
 /** One message per bad key, all of them at once. */
@@ -439,13 +502,17 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
     if (secrets.clientSecretHasControlCharacter) {
         problems.push(`${CONFIG_NAMESPACE}:clientSecret: contains a line break or another control character; expected the secret's Value on one line (it is typed into encrypt-password's prompt, where a terminal would act on such characters)`);
     }
+    if (secrets.nodePrivateKeys === "malformed") {
+        problems.push(`${CONFIG_NAMESPACE}:nodePrivateKeys: expected a map of node address (or address:port) to that node's SSH private key, each set with pulumi config set --secret --path 'nodePrivateKeys["<address>"]' < key`);
+    }
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             problems.push(`${CONFIG_NAMESPACE}:${key}: unknown key; expected one of ${CONFIG_KEYS.join(", ")}`);
         }
     }
     const input = Object.fromEntries(Object.entries(raw).filter(([k]) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)));
-    const result = schema.safeParse({ ...input, hasSshPrivateKey: secrets.sshPrivateKey, hasClientSecret: secrets.clientSecret });
+    const nodeKeyNames = Array.isArray(secrets.nodePrivateKeys) ? secrets.nodePrivateKeys : [];
+    const result = schema.safeParse({ ...input, hasSshPrivateKey: secrets.sshPrivateKey, hasClientSecret: secrets.clientSecret, hasBastionPrivateKey: secrets.bastionPrivateKey ?? false, hasNodePrivateKeys: nodeKeyNames });
     if (!result.success) {
         const seen = new Set<string>();
         for (const issue of result.error.issues) {
@@ -456,10 +523,15 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
         }
     }
     if (problems.length || !result.success) throw new ConfigError(problems);
-    const { hasSshPrivateKey: _s, hasClientSecret: _c, host, hosts, ...parsed } = result.data;
+    const { hasSshPrivateKey: _s, hasClientSecret: _c, hasBastionPrivateKey: _b, hasNodePrivateKeys: _n, host, hosts, ...parsed } = result.data;
     return {
         ...parsed,
-        hosts: hosts ?? [host!],
+        // Each node with the bastion it is reached through and the key it logs in with (host/connection.ts).
+        hosts: (hosts ?? [host!]).map(({ bastion, ...h }) => {
+            const via = bastion === false ? undefined : (bastion ?? parsed.bastion);
+            const keyName = privateKeyName(h, nodeKeyNames);
+            return { ...h, ...(via ? { bastion: via } : {}), ...(keyName !== undefined ? { privateKeyName: keyName } : {}) };
+        }),
         stack,
         appDisplayName: parsed.appDisplayName ?? `Posit Workbench (${stack})`,
         redirectUri: `https://${parsed.hostname}/openid/callback`,
@@ -485,8 +557,16 @@ export function projectConfig(all: Record<string, string>): Record<string, unkno
 
 /** What `parseConfig` learns of the secret keys, from the raw values and which of them are stored as secrets. */
 export function secretFacts(raw: Record<string, unknown>, present: { sshPrivateKey: boolean; clientSecret: boolean }, isSecret?: (key: string) => boolean): SecretFacts {
+    const nodeKeys = raw.nodePrivateKeys;
     return {
         ...present,
+        bastionPrivateKey: raw.bastionPrivateKey !== undefined,
+        nodePrivateKeys:
+            nodeKeys === undefined
+                ? []
+                : nodeKeys && typeof nodeKeys === "object" && !Array.isArray(nodeKeys) && Object.values(nodeKeys).every((v) => typeof v === "string" && v.length > 0)
+                  ? Object.keys(nodeKeys)
+                  : "malformed",
         storedInClear: isSecret ? SECRET_CONFIG_KEYS.filter((k) => raw[k] !== undefined && !isSecret(k)) : [],
         clientSecretLooksLikeId: typeof raw.clientSecret === "string" && UUID.test(raw.clientSecret),
         clientSecretHasControlCharacter: typeof raw.clientSecret === "string" && /[\x00-\x1f\x7f]/.test(raw.clientSecret),
@@ -494,7 +574,13 @@ export function secretFacts(raw: Record<string, unknown>, present: { sshPrivateK
 }
 
 /** Reads and validates the current stack's configuration; secrets come back as Pulumi secrets. */
-export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.Output<string>; clientSecret?: pulumi.Output<string> } {
+export function loadConfig(): {
+    config: WorkbenchConfig;
+    sshPrivateKey?: pulumi.Output<string>;
+    clientSecret?: pulumi.Output<string>;
+    bastionPrivateKey?: pulumi.Output<string>;
+    nodePrivateKeys?: pulumi.Output<Record<string, string>>;
+} {
     // Loaded here, not at the top: `npm run check` uses the rest of this module and starts faster without the SDK.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
@@ -504,13 +590,20 @@ export function loadConfig(): { config: WorkbenchConfig; sshPrivateKey: pulumi.O
     const clientSecret = reader.getSecret("clientSecret");
     // Internal to the SDK (not in its typings): absent, the check is skipped.
     const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
-    // Previews never connect: CI previews of pull requests need not hold the production SSH key.
-    const previewWithoutKey = sshPrivateKey === undefined && pulumi.runtime.isDryRun();
+    // Previews never connect: CI previews of pull requests need not hold the production SSH key. A stack that
+    // gives some nodes (or the bastion) their own keys is checked for a key per node, preview or not.
+    const previewWithoutKey = sshPrivateKey === undefined && raw.nodePrivateKeys === undefined && raw.bastionPrivateKey === undefined && pulumi.runtime.isDryRun();
     if (previewWithoutKey) pulumi.log.warn(`${CONFIG_NAMESPACE}:sshPrivateKey is not set: this preview works, pulumi up will refuse to run without it`);
     const facts = secretFacts(
         raw,
         { sshPrivateKey: sshPrivateKey !== undefined || previewWithoutKey, clientSecret: clientSecret !== undefined },
         isConfigSecret && ((key) => isConfigSecret(`${CONFIG_NAMESPACE}:${key}`)),
     );
-    return { config: parseConfig(raw, pulumi.getStack(), facts), sshPrivateKey: sshPrivateKey!, clientSecret };
+    return {
+        config: parseConfig(raw, pulumi.getStack(), facts),
+        sshPrivateKey,
+        clientSecret,
+        bastionPrivateKey: reader.getSecret("bastionPrivateKey"),
+        nodePrivateKeys: reader.getSecretObject<Record<string, string>>("nodePrivateKeys"),
+    };
 }

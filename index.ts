@@ -10,7 +10,7 @@ import { issuerFor, rserverSettings } from "./host/settings";
 import { requireSupportedNode } from "./runtime";
 
 requireSupportedNode();
-const { config, sshPrivateKey, clientSecret: externalClientSecret } = loadConfig();
+const { config, sshPrivateKey, bastionPrivateKey, nodePrivateKeys, clientSecret: externalClientSecret } = loadConfig();
 const name = "workbench";
 
 // Entra ID: created and managed by this stack, or owned by another team ("external").
@@ -59,6 +59,8 @@ const scimTokenRotation =
 const workbench = new WorkbenchCluster(name, {
     targets: config.hosts,
     privateKey: sshPrivateKey,
+    bastionPrivateKey,
+    nodePrivateKeys,
     stack: config.stack,
     clientId: entra.clientId,
     clientSecret: entra.clientSecret,

@@ -10,7 +10,8 @@ import { hostCommand } from "../host/commands";
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, sharedKeyHash, stepEnv, plannedStdin, stdinValue } from "../host/plan";
 import { issuerFor, rserverSettings } from "../host/settings";
 import { CheckReport, classify, NodeCheck, parseCheckOutput, repairCommand, StepCheck } from "./report";
-import { connect, SshSession } from "./ssh";
+import { Hops } from "./hops";
+import type { SshSession } from "./ssh";
 
 /** One step resource as the stack's state holds it (secrets in clear, in memory only). */
 export interface StateStep {
@@ -28,7 +29,12 @@ export interface StackFacts {
     /** The name the user gave (e.g. org/prod), for the repair command; the stack's name otherwise. */
     stackRef?: string;
     config: WorkbenchConfig;
-    sshPrivateKey: string;
+    /** sshPrivateKey: every node and bastion without its own key. */
+    sshPrivateKey?: string;
+    /** bastionPrivateKey, when the bastion takes another key than sshPrivateKey. */
+    bastionPrivateKey?: string;
+    /** nodePrivateKeys: nodes' own keys, by the names the targets' `privateKeyName` give. */
+    nodePrivateKeys?: Record<string, string>;
     /** The client secret the program would send: from the config (external app) or the state (managed app). */
     clientSecret?: string;
     /** Unknown for a managed app before the first `up`: placeholders then stand in. */
@@ -110,13 +116,14 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
         return result.stdout;
     };
 
-    // 1. Connect and run the preflights, every node at once.
+    // 1. Connect (through the node's bastion, one connection to each, shared) and run the preflights, every node at once.
+    const hops = new Hops({ default: facts.sshPrivateKey, bastion: facts.bastionPrivateKey, node: (keyName) => facts.nodePrivateKeys?.[keyName] ?? "" });
     const preflights = new Map<number, string>();
     await Promise.all(
         selected.map(async ({ target, index, name }) => {
             options.progress?.(`${name}: checking`);
             try {
-                nodes.get(index)!.session = await connect(target, facts.sshPrivateKey, name);
+                nodes.get(index)!.session = await hops.connect(target, name);
             } catch (e) {
                 return fail(index, e);
             }
@@ -175,6 +182,7 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
         }),
     );
 
+    hops.close();
     const checked: NodeCheck[] = [...nodes.values()].map(({ name, steps, error, seconds }) => ({ name, steps, error, seconds }));
     const stackRef = facts.stackRef ?? facts.stack;
     return { stack: stackRef, nodes: checked, repair: repairCommand(stackRef, checked) };

@@ -5,6 +5,7 @@
  * file or an argv on this machine; the system OpenSSH client would need a control master and a
  * known_hosts file for the same.
  */
+import type { Duplex } from "node:stream";
 import { Client, ClientChannel } from "ssh2";
 import { UserError } from "../errors";
 
@@ -30,7 +31,8 @@ export interface SshSession {
 /** The key blob of an authorized_keys line, as the server presents it. */
 const keyBlob = (line: string) => Buffer.from(line.trim().split(/\s+/)[1] ?? "", "base64");
 
-export function connect(target: SshTarget, privateKey: string, name: string, timeoutMs = 15_000): Promise<SshSession> {
+/** `sock`: a stream to the node's sshd already open (through a bastion, check/hops.ts) instead of a TCP connection. */
+export function connect(target: SshTarget, privateKey: string, name: string, timeoutMs = 15_000, sock?: Duplex): Promise<SshSession> {
     const client = new Client();
     return new Promise((resolve, reject) => {
         let presented: Buffer | undefined;
@@ -57,6 +59,7 @@ export function connect(target: SshTarget, privateKey: string, name: string, tim
                 username: target.user,
                 privateKey,
                 readyTimeout: timeoutMs,
+                ...(sock ? { sock } : {}),
                 hostVerifier: (key: Buffer) => {
                     presented = key;
                     return target.hostKey === undefined || key.equals(keyBlob(target.hostKey));

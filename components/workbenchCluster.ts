@@ -5,6 +5,7 @@ import { installScriptsCommand, removeScriptsCommand, scriptsBundle } from "../h
 import { HostValues, nodeOwner, planHostSteps, PlannedStep, checksSharedKey, reviewedSteps, sharedKeyHash, stepEnv, StepRef, plannedStdin } from "../host/plan";
 import { RserverSettings } from "../host/settings";
 import { HOST_STEP_SPECS } from "../host/steps";
+import { commandConnection, LoginKeys } from "../host/connection";
 
 import { nodeName, scriptsRemovalName, scriptsResourceName, SshTarget, stepCommands, stepResourceName } from "../host/names";
 
@@ -14,8 +15,12 @@ export { nodeName, scriptsRemovalName, scriptsResourceName, stepCommands, stepRe
 export interface WorkbenchClusterArgs {
     /** One server, or every node of a load-balanced cluster (the first one encrypts the secret and holds the SCIM token). */
     targets: SshTarget[];
-    /** The SSH private key (a Pulumi secret). */
-    privateKey: pulumi.Input<string>;
+    /** The SSH private key (a Pulumi secret) of every node and bastion without its own; undefined when each has its own. */
+    privateKey?: pulumi.Input<string>;
+    /** The bastion's private key (a Pulumi secret), when it is not `privateKey`. */
+    bastionPrivateKey?: pulumi.Input<string>;
+    /** Nodes' own private keys (a Pulumi secret), by the names the targets' `privateKeyName` give. */
+    nodePrivateKeys?: pulumi.Input<Record<string, string>>;
     /** The Pulumi stack, named in rserver.conf's managed block and in the SCIM token's name. */
     stack: string;
     /** The application (client) id. */
@@ -50,7 +55,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
         // Known before any host is reached: the commands carry them, and the component's inputs show
         // them to a reviewer of a preview, each value on its own line.
         const values = hostValues(args);
-        const reviewed = { nodes: args.targets.map((t) => `${t.user}@${t.address}:${t.port}`), steps: values.apply((v) => reviewedSteps(v, args.scimTokenDays !== undefined)) };
+        const reviewed = { nodes: args.targets.map((t) => `${t.user}@${t.address}:${t.port}${t.bastion ? ` via ${t.bastion.user}@${t.bastion.address}:${t.bastion.port}` : ""}`), steps: values.apply((v) => reviewedSteps(v, args.scimTokenDays !== undefined)) };
         super("workbench:host:WorkbenchCluster", name, reviewed, opts);
         const created = new Map<string, command.remote.Command>();
         const key = (ref: StepRef) => `${ref.node}/${ref.id}`;
@@ -84,14 +89,13 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
             return pulumi.all([sharedKey(), preflightOf(step.node).id, inputOf(step, dependsOn)]).apply(([hash, preflightId, value]) => plannedStdin(step, hash, preflightId, value)!);
         };
 
-        const connectionTo = (target: SshTarget) => ({
-            host: target.address,
-            port: target.port,
-            user: target.user,
-            privateKey: args.privateKey,
-            hostKey: target.hostKey,
-            dialErrorLimit: 3,
-        });
+        // Directly, or through the node's bastion (connection.proxy), both host keys pinned (host/connection.ts).
+        const keys: LoginKeys<pulumi.Input<string>> = {
+            default: args.privateKey,
+            bastion: args.bastionPrivateKey,
+            node: (keyName) => pulumi.secret(pulumi.output(args.nodePrivateKeys ?? {}).apply((all) => all[keyName])),
+        };
+        const connectionTo = (target: SshTarget) => commandConnection(target, keys);
         // Each node's step scripts, installed once for each release of the steps (a new version of a step is a new
         // resource). It never runs again: a change of its text alone (comments, a refactoring) is not a new
         // version, and it has nothing to undo (the preflight's remove deletes the scripts last).
@@ -122,7 +126,7 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
             const resource = new command.remote.Command(
                 stepResourceName(name, step, target),
                 {
-                    // A new SSH key, login user or host key is an update: it runs the steps' `update`, which changes
+                    // A new SSH key, login user, host key or bastion is an update: it runs the steps' `update`, which changes
                     // nothing on a host when nothing else changed (see host/main.sh).
                     connection: connectionTo(target),
                     // The steps that run once follow the first node: they are replaced, old copy first, when it changes.

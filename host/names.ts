@@ -3,6 +3,7 @@
  * state without loading the Pulumi SDK (the WorkbenchCluster component re-exports these).
  */
 import { stepCommand } from "./commands";
+import type { Bastion } from "./connection";
 import type { PlannedStep } from "./plan";
 import { HOST_STEP_SPECS, HostStep, releaseDigest } from "./steps";
 
@@ -15,6 +16,10 @@ export interface SshTarget {
     user: string;
     /** Host public key (authorized_keys format) pinned for every connection; undefined only when the stack opted out. */
     hostKey?: string;
+    /** The bastion the node is reached through; undefined: directly (host/connection.ts). */
+    bastion?: Bastion;
+    /** The nodePrivateKeys entry the node logs in with; undefined: sshPrivateKey. */
+    privateKeyName?: string;
 }
 
 /** A name for a node in messages. */

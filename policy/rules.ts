@@ -56,13 +56,20 @@ export const secretEndDate: ResourceValidationPolicy = {
 
 export const hostKeyPinned: ResourceValidationPolicy = {
     name: "host-command-pins-host-key",
-    description: "Every host command pins the server's SSH host key.",
+    description: "Every host command pins the server's SSH host key, and its bastion's (connection.proxy) when it has one.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         if (args.type !== REMOTE_COMMAND) return;
         const hostKey: unknown = args.props.connection?.hostKey;
         if (typeof hostKey !== "string" || hostKey.trim() === "") {
             report(`${args.name}: connection.hostKey is not set, so the SSH connection accepts any host key; set host.hostKey (ssh-keyscan -t ed25519 <host>).`);
+        }
+        const proxy: unknown = args.props.connection?.proxy;
+        if (proxy !== undefined && proxy !== null) {
+            const proxyKey: unknown = (proxy as { hostKey?: unknown }).hostKey;
+            if (typeof proxyKey !== "string" || proxyKey.trim() === "") {
+                report(`${args.name}: connection.proxy.hostKey is not set, so the SSH connection to the bastion accepts any host key; set bastion.hostKey (ssh-keyscan -t ed25519 <bastion>).`);
+            }
         }
     },
 };
@@ -119,7 +126,8 @@ const stdinSecret = (props: Record<string, any>) => {
 };
 
 /** The secrets a host command itself carries: what it sends on stdin and its SSH credentials. */
-const ownSecrets = (props: Record<string, any>) => secretLines([stdinSecret(props), known(() => props.connection?.privateKey), known(() => props.connection?.password)]);
+const ownSecrets = (props: Record<string, any>) =>
+    secretLines([stdinSecret(props), known(() => props.connection?.privateKey), known(() => props.connection?.password), known(() => props.connection?.proxy?.privateKey), known(() => props.connection?.proxy?.password)]);
 
 export const noSecretInCommand: ResourceValidationPolicy = {
     name: "no-secret-in-command-string",
@@ -137,7 +145,7 @@ export const noStackSecretInCommand: StackValidationPolicy = {
     validateStack: (args, report) => {
         const secrets = secretLines(
             args.resources.flatMap((r) => {
-                if (r.type === REMOTE_COMMAND) return [stdinSecret(r.props), known(() => r.props.connection?.privateKey)];
+                if (r.type === REMOTE_COMMAND) return [stdinSecret(r.props), known(() => r.props.connection?.privateKey), known(() => r.props.connection?.proxy?.privateKey)];
                 if (r.type === APPLICATION_PASSWORD) return [known(() => r.props.value)];
                 if (r.type === SYNCHRONIZATION_SECRET) {
                     const credentials = known(() => r.props.credentials) as Credential[] | undefined;

@@ -43,6 +43,11 @@ export interface SandboxOptions {
      * /usr/lib/aarch64-linux-gnu (the sandbox's own libraries stay this machine's).
      */
     arch?: "x86_64" | "aarch64";
+    /**
+     * A network namespace (e.g. /proc/<pid>/ns/net of a process the test started with `unshare --net`): the
+     * sandbox's sshd and services run in it, reachable only from that namespace (test/sandbox/netns.ts).
+     */
+    netns?: string;
 }
 
 export interface Sandbox {
@@ -139,11 +144,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const port = await freePort();
     const workbenchPort = options.workbenchPort ?? (await freePort());
     live.add(dir);
-    const started = await run(SANDBOX_SH, [
+    // In the test's own network namespace, when it gives one (its processes inherit it).
+    const inNetns = (argv: string[]): [string, string[]] => (options.netns ? ["nsenter", [`--net=${options.netns}`, "--", ...argv]] : [argv[0], argv.slice(1)]);
+    const started = await run(...inNetns([SANDBOX_SH,
         "start", dir, image, toolsDir, String(port), String(workbenchPort), `${keyPath}.pub`,
         os, options.nscd === false ? "0" : "1", options.encryptPrompts ?? "raw",
         options.authselect ?? "sssd", options.arch ?? "x86_64",
-    ]);
+    ]));
     if (started.code !== 0) {
         await stopDir(dir);
         throw new Error(`sandbox start failed: ${started.stderr}`);
@@ -173,7 +180,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             if (result.code !== 0) throw new Error(`writeFile ${path}: ${result.stderr}`);
         },
         async startSshd() {
-            await check(SANDBOX_SH, ["sshd-start", dir, String(port)]);
+            await check(...inNetns([SANDBOX_SH, "sshd-start", dir, String(port)]));
         },
         stop: () => stopDir(dir),
     };

@@ -74,6 +74,25 @@ describe("the policy pack", () => {
         expect(evaluate(stack)).toEqual([expect.stringMatching(new RegExp(`^${hostKeyPinned.name}: workbench-node1-encrypt-client-secret: connection.hostKey is not set`))]);
     });
 
+    it("passes a host command reached through a bastion whose host key is pinned, and reports one whose bastion's is not", () => {
+        const BASTION_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nYmFzdGlvbi1rZXktYm9keS1saW5l\n-----END OPENSSH PRIVATE KEY-----";
+        const viaBastion = (hostKey: string | undefined) => {
+            const stack = compliantStack();
+            const cmd = stack[3];
+            cmd.props = { ...cmd.props, connection: { ...cmd.props.connection, proxy: { host: "10.0.0.4", port: 22, user: "jump", privateKey: BASTION_KEY, hostKey } } };
+            return stack;
+        };
+        expect(evaluate(viaBastion(HOST_KEY))).toEqual([]);
+        for (const unpinned of [undefined, " "]) {
+            expect(evaluate(viaBastion(unpinned))).toEqual([
+                expect.stringMatching(new RegExp(`^${hostKeyPinned.name}: workbench-node1-encrypt-client-secret: connection.proxy.hostKey is not set, so the SSH connection to the bastion accepts any host key`)),
+            ]);
+        }
+        // The bastion's private key is the command's own secret too.
+        const leaked = withProps(viaBastion(HOST_KEY), "workbench-node1-encrypt-client-secret", { delete: "echo YmFzdGlvbi1rZXktYm9keS1saW5l" });
+        expect(evaluate(leaked)).toEqual(expect.arrayContaining([`${noSecretInCommand.name}: workbench-node1-encrypt-client-secret: its delete command contains a secret value; send secrets on stdin instead.`]));
+    });
+
     it("reports a command carrying its own secret (stdin, SSH key), per resource so previews catch it", () => {
         for (const secret of [SECRET, "b3BlbnNzaC1rZXktdjEAAAAA"]) {
             const stack = withProps(compliantStack(), "workbench-node1-encrypt-client-secret", { delete: `echo ${secret} | sudo -n tee /x` });

@@ -41,7 +41,7 @@ export async function runProgram(config: Record<string, unknown>, options: { pre
     vi.resetModules();
     const pulumi = await import("@pulumi/pulumi");
     const resources: RecordedResource[] = [];
-    const secretKeys = options.secretsInClear ? [] : ["sshPrivateKey", "clientSecret"].filter((k) => k in config).map((k) => `posit-workbench-entra:${k}`);
+    const secretKeys = options.secretsInClear ? [] : ["sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"].filter((k) => k in config).map((k) => `posit-workbench-entra:${k}`);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`posit-workbench-entra:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
         secretKeys,
