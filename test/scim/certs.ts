@@ -22,6 +22,8 @@ export interface ProbeCertificates {
     expired: KeyPair;
     /** Self-signed, for `name`. */
     selfSigned: KeyPair;
+    /** Self-signed, for another name. */
+    selfSignedOther: KeyPair;
     /** Signed by the CA, for the address 127.0.0.1 (the Graph stand-in's URL). */
     loopback: KeyPair;
     cleanup(): void;
@@ -54,5 +56,7 @@ export function makeProbeCertificates(name: string, other = "other.example.net")
     const expired = { key: read("expired.key"), cert: read("expired.pem") };
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name}`);
     const selfSigned = { key: read("self.key"), cert: read("self.pem") };
-    return { ca: read("ca.pem"), good, otherName, expired, selfSigned, loopback, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self-other.key", "-out", "self-other.pem", "-days", "2", "-subj", `/CN=${other}`, "-addext", `subjectAltName=DNS:${other}`);
+    const selfSignedOther = { key: read("self-other.key"), cert: read("self-other.pem") };
+    return { ca: read("ca.pem"), good, otherName, expired, selfSigned, selfSignedOther, loopback, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -70,6 +70,13 @@ describe("the SCIM endpoint as Entra ID sees it", () => {
         expect(probe.lines[0]).toContain("issued for other.example.net, not workbench.example.com");
     });
 
+    it("says both when a self-signed certificate is for another name too (Node checks the name only on a good chain)", async () => {
+        const port = await serve(certs.selfSignedOther);
+        const probe = await probeScimEndpoint(URL, { connectTo: { host: "127.0.0.1", port } });
+        expect(probe).toMatchObject({ status: "problem", certificate: "self-signed" });
+        expect(probe.lines[0]).toContain("the certificate is self-signed; issued for other.example.net, not workbench.example.com: Entra ID will not provision to it");
+    });
+
     it("reports an expired certificate", async () => {
         const port = await serve(certs.expired);
         const probe = await probeScimEndpoint(URL, { connectTo: { host: "127.0.0.1", port }, extraCa: [certs.ca] });
