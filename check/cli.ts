@@ -10,7 +10,7 @@
 import { execFile } from "node:child_process";
 import { parseArgs, promisify } from "node:util";
 import { parseConfig, projectConfig, secretFacts } from "../config";
-import { checkProvisioning, optionsFromEnv } from "./entra";
+import type { CheckSection } from "./entra";
 import { CheckReport, exitCode, renderText, summary } from "./report";
 import { checkStack, StateStep } from "./run";
 
@@ -62,8 +62,12 @@ async function main(): Promise<number> {
     }
     const output = (name: string) => (typeof outputs[name]?.value === "string" ? (outputs[name].value as string) : undefined);
     const progress = (line: string) => console.error(`check: ${line}`);
-    // With SCIM, Entra ID's job (Graph) and the endpoint's certificate, while the nodes are checked.
-    const sections = checkProvisioning(config, exported.deployment?.resources ?? [], optionsFromEnv(process.env));
+    // With SCIM, Entra ID's job (Graph) and the endpoint's certificate, while the nodes are checked (the
+    // module loaded then only: JIT stacks start as before).
+    const sections: Promise<CheckSection[]> =
+        config.provisioning === "scim"
+            ? import("./entra").then(({ checkProvisioning, optionsFromEnv }) => checkProvisioning(config, exported.deployment?.resources ?? [], optionsFromEnv(process.env)))
+            : Promise.resolve([]);
     const report: CheckReport = await checkStack(
         {
             stack,

@@ -107,8 +107,7 @@ export function summary(report: CheckReport): string {
     return (
         `${report.stack}: ${report.nodes.length} node${report.nodes.length === 1 ? "" : "s"}, ${steps.length} steps: ` +
         `${count("in sync")} in sync, ${count("would change")} would change, ${count("drifted")} drifted, ${problems} problem${problems === 1 ? "" : "s"}, ` +
-        `${warnings} warning${warnings === 1 ? "" : "s"}${errors ? `, ${errors} node${errors === 1 ? "" : "s"} not checked` : ""}` +
-        (report.sections ?? []).map((s) => `; ${s.name}: ${s.status}`).join("")
+        `${warnings} warning${warnings === 1 ? "" : "s"}${errors ? `, ${errors} node${errors === 1 ? "" : "s"} not checked` : ""}`
     );
 }
 
