@@ -66,7 +66,14 @@ export async function probeScimEndpoint(url: string, options: ProbeOptions = {})
         };
         const unreachable = (why: string) =>
             done({ url, status: "warning", lines: [`${url} is not reachable from this machine (${why}); Entra ID connects from the internet on port 443, so check from there too`] });
-        const timer = setTimeout(() => unreachable(`no TLS handshake within ${timeoutMs / 1000} s`), timeoutMs);
+        let about: string | undefined;
+        const timer = setTimeout(
+            () =>
+                about
+                    ? done({ url, status: "ok", lines: [about, `GET ${target.pathname}: no HTTP answer within ${timeoutMs / 1000} s`] })
+                    : unreachable(`no TLS handshake within ${timeoutMs / 1000} s`),
+            timeoutMs,
+        );
         socket = connect({
             host: options.connectTo?.host ?? hostname,
             port: options.connectTo?.port ?? port,
@@ -76,7 +83,6 @@ export async function probeScimEndpoint(url: string, options: ProbeOptions = {})
             rejectUnauthorized: false,
             ALPNProtocols: ["http/1.1"],
         });
-        let about: string | undefined;
         socket.on("error", (error: NodeJS.ErrnoException) => {
             const why = error.code ?? error.message;
             // After a good handshake the certificate is what matters; the missing answer is a note.

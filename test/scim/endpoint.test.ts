@@ -84,6 +84,16 @@ describe("the SCIM endpoint as Entra ID sees it", () => {
         expect(probe.lines[1]).toContain("valid 2020-01-01 to 2020-01-02");
     });
 
+    it("judges the certificate alone when the endpoint takes its time to answer (the certificate is what Entra ID needs first)", async () => {
+        const mute = createServer({ key: certs.good.key, cert: certs.good.cert }, () => {});
+        servers.push(mute);
+        await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", resolve));
+        const probe = await probeScimEndpoint(URL, { connectTo: { host: "127.0.0.1", port: (mute.address() as AddressInfo).port }, extraCa: [certs.ca], timeoutMs: 500 });
+        mute.closeAllConnections();
+        expect(probe.status).toBe("ok");
+        expect(probe.lines[1]).toBe("GET /scim/v2: no HTTP answer within 0.5 s");
+    });
+
     it("says an endpoint it cannot reach is a warning (this machine is not Entra ID)", async () => {
         // A port that was just free: nothing listens there.
         const tcp = createTcpServer();
