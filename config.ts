@@ -313,6 +313,13 @@ const schema = z
                     : 'only used with provisioning "scim": it is the email of the SCIM provisioning job',
             });
         }
+        if (c.allowUntrustedScimCertificate && (external || c.provisioning !== "scim")) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["allowUntrustedScimCertificate"],
+                message: 'only used with provisioning "scim" and entraMode "managed", where up checks the SCIM endpoint\'s certificate before it creates the provisioning job',
+            });
+        }
         if (c.secretRotationDays + c.secretGraceDays > 730) {
             ctx.addIssue({ code: "custom", path: ["secretGraceDays"], message: `secretRotationDays + secretGraceDays is ${c.secretRotationDays + c.secretGraceDays}; a client secret may live at most 730 days` });
         }

@@ -44,6 +44,13 @@ describe("provisioningNotificationEmail and allowUntrustedScimCertificate in the
         expect(problems({ ...baseConfig(), provisioningNotificationEmail: EMAIL })).toEqual(['posit-workbench-entra:provisioningNotificationEmail: only used with provisioning "scim": it is the email of the SCIM provisioning job']);
     });
 
+    it("refuses allowUntrustedScimCertificate where up creates no provisioning job", () => {
+        const message = 'posit-workbench-entra:allowUntrustedScimCertificate: only used with provisioning "scim" and entraMode "managed", where up checks the SCIM endpoint\'s certificate before it creates the provisioning job';
+        expect(problems({ ...baseConfig(), allowUntrustedScimCertificate: true })).toEqual([message]);
+        expect(problems({ ...external, allowUntrustedScimCertificate: true }, true)).toEqual([message]);
+        expect(problems({ ...scim, allowUntrustedScimCertificate: true })).toEqual([]);
+    });
+
     it("refuses anything but one email address", () => {
         for (const value of ["admins", "a@b", "a@example.com, b@example.com", "Admins <a@example.com>"]) {
             expect(problems({ ...scim, provisioningNotificationEmail: value })).toEqual(["posit-workbench-entra:provisioningNotificationEmail: expected one email address, e.g. workbench-admins@example.com"]);
