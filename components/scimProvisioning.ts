@@ -27,6 +27,7 @@ export interface ScimProvisioningArgs {
  * "Enabled" turns the quarantine email on, and accidental-deletion prevention defaults to on with 500. The
  * secrets are replaced as a whole (that page: no PATCH; terraform-provider-azuread's SynchronizationSecret
  * PUTs its whole credential list), so the deletion threshold is written with those defaults, unchanged.
+ * UNCONFIRMED: that page is about cloud sync jobs; that a `scim` job reads the same fields is not documented.
  */
 export function syncNotificationSettings(email: string): string {
     return JSON.stringify({ Enabled: true, Recipients: email, DeleteThresholdEnabled: true, DeleteThresholdValue: 500 });
