@@ -281,6 +281,12 @@ const schema = z
         hosts: z.array(hostSchema, { error: "expected a list of hosts, each { address, port, user, hostKey }" }).min(1, "expected at least one host").optional(),
         allowUnpinnedHostKey: z.boolean({ error: "expected true or false" }).default(false),
         bastion: bastionSchema.optional(),
+        // Where Entra ID mails a quarantine notice of the SCIM job (its SyncNotificationSettings secret).
+        provisioningNotificationEmail: z
+            .string({ error: "expected an email address, e.g. workbench-admins@example.com" })
+            .regex(/^[^\s@",;<>]+@[^\s@",;<>]+\.[^\s@",;<>]+$/, "expected one email address, e.g. workbench-admins@example.com")
+            .optional(),
+        allowUntrustedScimCertificate: z.boolean({ error: "expected true or false" }).default(false),
         hasSshPrivateKey: z.boolean(),
         hasBastionPrivateKey: z.boolean().default(false),
         /** The names of nodePrivateKeys' entries (never their values). */
@@ -340,6 +346,22 @@ const schema = z
         }
         if (!external && c.hasClientSecret) {
             ctx.addIssue({ code: "custom", path: ["clientSecret"], message: 'only used when entraMode is "external"; in "managed" mode the stack creates and rotates the secret' });
+        }
+        if (c.provisioningNotificationEmail && (external || c.provisioning !== "scim")) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["provisioningNotificationEmail"],
+                message: external
+                    ? 'only used with entraMode "managed": with "external" the owners of the app set the notification email of its provisioning job'
+                    : 'only used with provisioning "scim": it is the email of the SCIM provisioning job',
+            });
+        }
+        if (c.allowUntrustedScimCertificate && (external || c.provisioning !== "scim")) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["allowUntrustedScimCertificate"],
+                message: 'only used with provisioning "scim" and entraMode "managed", where up checks the SCIM endpoint\'s certificate before it creates the provisioning job',
+            });
         }
         if (c.secretRotationDays + c.secretGraceDays > 730) {
             ctx.addIssue({ code: "custom", path: ["secretGraceDays"], message: `secretRotationDays + secretGraceDays is ${c.secretRotationDays + c.secretGraceDays}; a client secret may live at most 730 days` });

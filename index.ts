@@ -5,6 +5,7 @@ import { loadConfig } from "./config";
 import { RotatingClientSecret } from "./components/clientSecret";
 import { EntraApplication } from "./components/entraApplication";
 import { ScimProvisioning } from "./components/scimProvisioning";
+import { scimCertificateGate } from "./components/scimCertificateGate";
 import { WorkbenchCluster } from "./components/workbenchCluster";
 import { issuerFor, rserverSettings } from "./host/settings";
 import { requireSupportedNode } from "./runtime";
@@ -72,7 +73,18 @@ const workbench = new WorkbenchCluster(name, {
 
 const scim =
     workbench.scimToken && entra.servicePrincipal
-        ? new ScimProvisioning(`${name}-scim`, { servicePrincipalId: entra.servicePrincipal.id, baseAddress: config.scimBaseAddress, token: workbench.scimToken, jobTemplate: config.scimJobTemplate })
+        ? new ScimProvisioning(`${name}-scim`, {
+              servicePrincipalId: entra.servicePrincipal.id,
+              baseAddress: config.scimBaseAddress,
+              token: workbench.scimToken,
+              jobTemplate: config.scimJobTemplate,
+              notificationEmail: config.provisioningNotificationEmail,
+              ready: scimCertificateGate(config.scimBaseAddress, {
+                  dryRun: pulumi.runtime.isDryRun(),
+                  allowUntrusted: config.allowUntrustedScimCertificate,
+                  warn: (message) => pulumi.log.warn(message),
+              }),
+          })
         : undefined;
 
 export const clientId = entra.clientId;

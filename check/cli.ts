@@ -10,6 +10,7 @@
 import { execFile } from "node:child_process";
 import { parseArgs, promisify } from "node:util";
 import { parseConfig, projectConfig, secretFacts } from "../config";
+import type { CheckSection } from "./entra";
 import { CheckReport, exitCode, renderText, summary } from "./report";
 import { checkStack, StateStep } from "./run";
 
@@ -61,6 +62,12 @@ async function main(): Promise<number> {
     }
     const output = (name: string) => (typeof outputs[name]?.value === "string" ? (outputs[name].value as string) : undefined);
     const progress = (line: string) => console.error(`check: ${line}`);
+    // With SCIM, Entra ID's job (Graph) and the endpoint's certificate, while the nodes are checked (the
+    // module loaded then only: JIT stacks start as before).
+    const sections: Promise<CheckSection[]> =
+        config.provisioning === "scim"
+            ? import("./entra").then(({ checkProvisioning, optionsFromEnv }) => checkProvisioning(config, exported.deployment?.resources ?? [], optionsFromEnv(process.env)))
+            : Promise.resolve([]);
     const report: CheckReport = await checkStack(
         {
             stack,
@@ -77,6 +84,7 @@ async function main(): Promise<number> {
         },
         { only: args.node, progress },
     );
+    report.sections = await sections;
     process.stdout.write(args.json ? `${JSON.stringify({ ...report, summary: summary(report), exitCode: exitCode(report) }, null, 2)}\n` : renderText(report));
     return exitCode(report);
 }

@@ -8,6 +8,7 @@
  * and `pulumi up` will not notice (no input changed), so the repair is to replace the step.
  */
 import { HOST_STEP_SPECS, HOST_STEPS, HostStep } from "../host/steps";
+import type { CheckSection } from "./entra";
 
 export type StepStatus = "in sync" | "would change" | "drifted";
 
@@ -42,6 +43,8 @@ export interface CheckReport {
     nodes: NodeCheck[];
     /** The command that repairs every drifted step, when some did. */
     repair?: string;
+    /** With SCIM: Entra ID's synchronization job and the SCIM endpoint's certificate (check/entra.ts). */
+    sections?: CheckSection[];
 }
 
 /** A step's check output: note=/problem=/warning= lines, diff lines, and a final check=in-sync|would-change. */
@@ -91,6 +94,7 @@ export function repairCommand(stack: string, nodes: NodeCheck[]): string | undef
 /** 0: every step in sync; 2: something would change, drifted or fails a verification; 1: a node could not be checked. */
 export function exitCode(report: CheckReport): 0 | 1 | 2 {
     if (report.nodes.some((n) => n.error)) return 1;
+    if (report.sections?.some((s) => s.status === "problem")) return 2;
     return report.nodes.some((n) => n.steps.some((s) => s.status !== "in sync" || s.problems.length)) ? 2 : 0;
 }
 
@@ -120,6 +124,9 @@ export function renderText(report: CheckReport): string {
             for (const warning of step.warnings) out.push(`      warning: ${warning}`);
             if (step.diff) out.push(...step.diff.trimEnd().split("\n").map((line) => `      ${line}`));
         }
+    }
+    for (const section of report.sections ?? []) {
+        out.push(`${section.name} (${section.status})`, ...section.lines.map((line) => `  ${line}`));
     }
     out.push("", summary(report));
     if (report.repair) out.push(`To repair the drift (replaces the drifted steps; Workbench restarts at most once per node):`, `  ${report.repair}`);

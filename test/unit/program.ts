@@ -37,8 +37,11 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const isSecretValue = (v: unknown): boolean => typeof v === "object" && v !== null && Object.values(v).includes(SECRET_SIG);
 export const reveal = (v: any): any => (isSecretValue(v) ? v.value : v);
 
-export async function runProgram(config: Record<string, unknown>, options: { preview?: boolean; secretsInClear?: boolean } = {}) {
+export async function runProgram(config: Record<string, unknown>, options: { preview?: boolean; secretsInClear?: boolean; scimEndpoint?: string } = {}) {
     vi.resetModules();
+    // The SCIM endpoint probe of an up (components/scimCertificateGate.ts) stays on this machine: where a test
+    // serves the endpoint, or a port nothing listens on (unreachable: a warning, the job is created).
+    process.env.WORKBENCH_CHECK_SCIM_CONNECT_TO = options.scimEndpoint ?? "127.0.0.1:1";
     const pulumi = await import("@pulumi/pulumi");
     const resources: RecordedResource[] = [];
     const secretKeys = options.secretsInClear ? [] : ["sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"].filter((k) => k in config).map((k) => `posit-workbench-entra:${k}`);

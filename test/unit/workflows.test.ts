@@ -63,6 +63,14 @@ describe("the drift workflow", () => {
         expect([...order].sort((a, b) => a - b)).toEqual(order);
     });
 
+    it("signs in to Entra ID by workload identity before the check, for its read of the SCIM job", () => {
+        const login = indexOf(/uses: azure\/login@/);
+        expect(login, "an azure/login step").toBeGreaterThan(-1);
+        expect(steps[login]).toContain("client-id: ${{ vars.AZURE_CLIENT_ID }}");
+        expect(steps[login]).not.toMatch(/client-secret|creds:/);
+        expect(login).toBeLessThan(indexOf(/npm run --silent check/));
+    });
+
     it("checks each stack, puts the report in the job summary and fails as the check does", () => {
         expect(text).toContain('npm run --silent check -- --stack "$STACK" >check.txt');
         expect(text).toContain('>>"$GITHUB_STEP_SUMMARY"');
