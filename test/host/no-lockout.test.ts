@@ -4,12 +4,15 @@
  * succeeds and `sudo -n true` works, with sshd using PAM (`UsePAM yes`: its account and session stacks run
  * for every connection). A PAM or NSS change the host cannot load (a misspelled module, a module glibc
  * cannot open) would fail here at the step that made it, before `destroy` could no longer reach the host.
+ * A run whose results were lost is destroyed by the preflight's remove alone; a destroy whose own result was
+ * lost runs that remove again, on a host already restored.
  * On the RHEL stand-ins sshd, sudo and su use RHEL's PAM files (authselect's password-auth, system-auth,
  * postlogin). Workbench's NSS module is a real one (see outcome.ts), on nsswitch.conf's lines after the nss step.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { applyAll, hostValues, removeAll } from "./driver";
+import { runStep } from "./one-step";
 import { applyOneByOne, expectAdminCanLogIn, removeOneByOne, serve, sshdUsePam, STEPS_IN_ORDER } from "./outcome";
 
 const HOSTS = [
@@ -54,5 +57,17 @@ describe.concurrent.each(HOSTS)("no lockout on $os", { timeout: 300_000 }, ({ os
         await removeAll(sb, hostValues({ startUid: 20000 }));
         await expectAdminCanLogIn(sb, "the destroy of a run that failed");
         await sb.exec("cp /tmp/options /usr/lib/standin/rserver-options.txt");
+    });
+
+    it("after a run whose results were lost (only the preflight in the state), its destroy, and that destroy run again", { concurrent: false }, async () => {
+        await applyAll(sb, hostValues());
+        await expectAdminCanLogIn(sb, "a run whose results were lost");
+        await removeAll(sb, hostValues(), { inState: ["preflight"] });
+        await expectAdminCanLogIn(sb, "the destroy of a run whose results were lost");
+        // The destroy's result lost in turn (the connection cut once the host was restored): it runs again.
+        const again = await runStep(sb, "preflight", "remove");
+        expect(again.code, `the preflight's remove on a host already restored: ${again.stderr}`).toBe(0);
+        expect((await sb.exec("test -e /var/lib/posit-workbench-entra || echo gone")).stdout).toBe("gone\n");
+        await expectAdminCanLogIn(sb, "a destroy run again");
     });
 });
