@@ -5,6 +5,8 @@
  * serving /var/lib/standin/nss/sss.*, standing in for SSSD), PAM opens their sessions, and the admin who
  * runs the program can still log in.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { expect } from "vitest";
 import { CLIENT_SECRET } from "./driver";
 import { runStep } from "./one-step";
@@ -44,8 +46,9 @@ export async function getent(sb: Sandbox, db: "passwd" | "group" | "shadow", key
  */
 export async function expectAdminCanLogIn(sb: Sandbox, when: string) {
     const r = await sshRun(sb, "sudo -n true && echo logged-in-and-sudo-works");
-    const log = r.code === 0 ? "" : (await sb.exec("tail -n 5 /var/log/auth.log 2>/dev/null; true")).stdout;
-    expect(`${r.code} ${r.stdout.trim()}`, `LOCKED OUT after ${when}: a new SSH login of admin with 'sudo -n true' failed (${r.code}): ${r.stderr.trim()} ${log}`).toBe(
+    // sshd's own log (its -e output, kept beside the sandbox) says which PAM module or stack failed.
+    const log = r.code === 0 ? "" : (await readFile(join(sb.dir, "sshd.log"), "utf8")).split("\n").slice(-6).join("\n");
+    expect(`${r.code} ${r.stdout.trim()}`, `LOCKED OUT after ${when}: a new SSH login of admin with 'sudo -n true' failed (${r.code}): ${r.stderr.trim()}\nsshd.log:\n${log}`).toBe(
         "0 logged-in-and-sudo-works",
     );
 }
@@ -58,10 +61,7 @@ export async function sshdUsePam(sb: Sandbox): Promise<string> {
 /** The steps of a one-node JIT stack, in the order an `up` may run them one after another. */
 export const STEPS_IN_ORDER: HostStep[] = planHostSteps(1, false).map((s) => s.id);
 
-/**
- * Applies the steps one at a time, with the stdin the program gives each, calling `after` once each step
- * is applied. `upTo` stops after that step.
- */
+/** Applies the steps one at a time (all, or `steps`), with the stdin the program gives each, calling `after` once each step is applied. */
 export async function applyOneByOne(sb: Sandbox, after: (step: HostStep) => Promise<void> = async () => {}, steps: HostStep[] = STEPS_IN_ORDER) {
     let encrypted = "";
     for (const step of steps) {

@@ -14,8 +14,9 @@
 # script, the NSS module's source and the tarballs' checksums. authselect and the NSS module need Debian's
 # build packages (AUTHSELECT_BUILD_DEPS, NSS_BUILD_DEPS): installed with apt-get when missing and running
 # as root, else the script stops naming them. The NSS module is compiled on this machine, not in the
-# sandbox image: the image is Debian bookworm, and so must this machine be (glibc 2.36, the same libc the
-# sandboxes' programs load it into); a compiler in the image would only make every sandbox bigger.
+# sandbox image (a compiler there would make the image bigger and every sandbox with it): the module must
+# load into the image's glibc 2.36 (Debian bookworm), so the build stops if it needs a newer glibc symbol
+# version than that (built on bookworm it needs GLIBC_2.2.5 only).
 set -euo pipefail
 
 RSKEY_TARBALL=rskey-v0.6.1.tar.gz
@@ -95,12 +96,15 @@ build_authselect() {
 
 # build_nss WORK: both modules from one source, into WORK/nss.
 build_nss() {
-  local work="$1" module
+  local work="$1" module newest
   install -d "$work/nss"
   for module in pwb sss; do
     gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared "-DMODULE=$module" "-Wl,-soname,libnss_$module.so.2" \
       -o "$work/nss/libnss_$module.so.2" "$here/nss/nss_files_standin.c" -lpthread >&2 \
       || die "building libnss_$module.so.2 failed"
+    newest=$(objdump -T "$work/nss/libnss_$module.so.2" | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -n 1)
+    [ "$(printf '%s\n' "$newest" GLIBC_2.36 | sort -V | tail -n 1)" = GLIBC_2.36 ] \
+      || die "libnss_$module.so.2 needs $newest, newer than the sandbox image's glibc 2.36: build on Debian bookworm"
   done
 }
 

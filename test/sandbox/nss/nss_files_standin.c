@@ -38,8 +38,8 @@
 #define FN(fn) NSS_FN(MODULE, fn)
 #define DIR "/var/lib/standin/nss/" STR(MODULE)
 
-static FILE *open_db(const char *suffix, int *errnop) {
-    FILE *f = fopen(suffix, "re");
+static FILE *open_db(const char *path, int *errnop) {
+    FILE *f = fopen(path, "re");
     if (f == NULL) *errnop = errno;
     return f;
 }
