@@ -247,6 +247,8 @@ wb_forget_host() {
   rm -f "$WB_STATE_DIR/salt"
   rmdir "$WB_STATE_DIR/files" 2>/dev/null || true
   rmdir "$WB_STATE_DIR" 2>/dev/null && return 0
+  # Gone already: this remove had finished before, and runs again because its result was lost.
+  [ -d "$WB_STATE_DIR" ] || return 0
   kept=$(cd "$WB_STATE_DIR" && find . -type f -not -path './scripts/*' | tr '\n' ' ')
   [ -z "$kept" ] || wb_log "kept in $WB_STATE_DIR (records of changes not undone): $kept"
 }

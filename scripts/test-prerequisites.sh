@@ -3,6 +3,7 @@
 #   root         the sandboxes are chroots with their own mounts and sshd
 #   Debian pkgs  debootstrap (the sandbox image), shellcheck, ssh/ssh-keygen, script, flock, unshare, nsenter,
 #                ip (the bastion tests' private network namespace)
+#                gcc and libc6-dev (the sandboxes' NSS module stand-ins, test/sandbox/nss)
 #                (authselect's build packages: test/sandbox/build-tools.sh installs them the same way)
 #   go           builds the Pulumi engine, the azuread and time providers, rskey and actionlint (Go >= 1.25)
 #   openssl      the throwaway CA of the Entra ID / Graph stand-in (test/graph)
@@ -20,11 +21,12 @@ die() { printf 'npm test: %s\n' "$*" >&2; exit 1; }
 declare -A PACKAGE=(
   [debootstrap]=debootstrap [shellcheck]=shellcheck [ssh]=openssh-client [ssh-keygen]=openssh-client
   [script]=bsdutils [patch]=patch [flock]=util-linux [unshare]=util-linux [nsenter]=util-linux [gzip]=gzip [curl]=curl
-  [openssl]=openssl [ip]=iproute2
+  [openssl]=openssl [ip]=iproute2 [gcc]=gcc
 )
 missing=()
 for cmd in "${!PACKAGE[@]}"; do command -v "$cmd" >/dev/null || missing+=("${PACKAGE[$cmd]}"); done
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+[ -r /usr/include/nss.h ] || missing+=(libc6-dev)
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 
 if [ "${#missing[@]}" -gt 0 ]; then

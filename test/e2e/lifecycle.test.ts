@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { countSequence, fingerprints, MANAGED_FILES, RESTART_SEQUENCE, systemctlCalls } from "../host/driver";
+import { getent, passwdLine, serve } from "../host/outcome";
 import { engineUnavailable, EngineStack, newStack } from "./engine";
 import { hostConfig, NS, SCRIPT_RESOURCES_PER_NODE, secretsIn, sshConnections, stepName, STEPS_PER_NODE, TENANT_ID, CLIENT_ID } from "./stacks";
 
@@ -41,6 +42,7 @@ const GROUP_AND_EXTRA_LINES = [
     "auth-timeout-minutes=60",
 ];
 
+const WB_USER = { name: "wbuser", uid: 20001, gid: 20001, home: "/home/wbuser" };
 const sudoLines = async (sb: Sandbox) => (await sb.readFile("/var/log/sudo.log")).split("\n").filter((l) => l.includes("COMMAND=")).length;
 const decryptedSecret = async (sb: Sandbox) =>
     workbenchDecrypt(/client-secret=(.*)/.exec(await sb.readFile("/etc/rstudio/openid-client-secret"))![1], await sb.readFile("/var/lib/rstudio-server/secure-cookie-key"));
@@ -86,6 +88,8 @@ function lifecycle() {
 
     beforeAll(async () => {
         [a, b] = await Promise.all([startSandbox(), startSandbox()]);
+        // A user Workbench's NSS module serves (the sandboxes' module is a real one, test/sandbox/nss).
+        for (const sb of [a, b]) await serve(sb, "pwb", [WB_USER], [{ name: WB_USER.name, gid: WB_USER.gid }]);
         beforeA = await fingerprints(a, MANAGED_FILES);
         beforeB = await fingerprints(b, MANAGED_FILES);
         e = await newStack(`e2e${process.pid}`);
@@ -136,6 +140,8 @@ function lifecycle() {
         for (const line of GROUP_AND_EXTRA_LINES) expect(conf.split("\n"), line).toContain(line);
         expect(countSequence(await systemctlCalls(a), RESTART_SEQUENCE)).toBe(1);
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).toContain("pulumi e2e");
+        // The outcome, through the host's glibc: the provisioned user resolves.
+        expect((await getent(a, "passwd", WB_USER.name)).line).toBe(passwdLine(WB_USER));
         await expectNoSecretsLeaked("up");
     });
 
@@ -213,6 +219,8 @@ function lifecycle() {
         // the two steps that run once follow the first node (replaced).
         expect(up.summary.resourceChanges).toMatchObject({ create: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE, delete: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE, replace: 2 });
         expect(await fingerprints(a, MANAGED_FILES)).toEqual(beforeA);
+        expect((await getent(a, "passwd", WB_USER.name)).code).toBe(2);
+        expect((await getent(b, "passwd", WB_USER.name)).line).toBe(passwdLine(WB_USER));
         expect((await a.exec("rstudio-server user-service list-tokens")).stdout).not.toContain("pulumi e2e");
         expect(await decryptedSecret(b)).toBe(SECRET_2);
         expect(await b.readFile("/etc/rstudio/rserver.conf")).toMatch(/^auth-openid-username-claim=email$/m);
@@ -225,6 +233,7 @@ function lifecycle() {
         const result = await e.stack.destroy(watch);
         expect(result.summary.result).toBe("succeeded");
         expect(await fingerprints(b, MANAGED_FILES)).toEqual(beforeB);
+        expect((await getent(b, "passwd", WB_USER.name)).code).toBe(2);
         expect((await b.exec("rstudio-server user-service list-tokens")).stdout).not.toContain("pulumi e2e");
         expect((await b.exec("systemctl is-active rstudio-server")).stdout.trim()).toBe("active");
         await expectNoSecretsLeaked("destroy", { stateHasSecrets: false });

@@ -8,6 +8,7 @@ PACKAGES=(
   openssh-server sudo libpam-modules nscd python3 openssl gzip
   util-linux bsdutils procps curl ca-certificates
   libpopt0 # the real authselect (build-tools.sh) links it
+  pamtester # opens PAM sessions for provisioned users (test/host/outcome.test.ts), as the guide's troubleshooting does
 )
 SUITE=bookworm
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test sandbox lifecycle (run as root).
 #
-#   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9|rocky10> <nscd 0|1> <raw|canonical> <authselect> [<arch>]
+#   sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <debian|rocky9|rocky10> <nscd 0|1> <raw|canonical> <authselect> [<arch> [<pam-services debian|rhel>]]
 #   sandbox.sh sshd-start <dir> <ssh-port>
 #   sandbox.sh stop <dir>
 #
@@ -20,6 +20,13 @@
 # <arch> (x86_64 by default, or aarch64) is the multiarch directory of Workbench's NSS module on debian:
 # /usr/lib/<arch>-linux-gnu/libnss_pwb.so.2 only, as an arm64 host lays it out (the libraries themselves
 # stay this machine's; the RHEL family keeps it in /usr/lib64 on both).
+# Workbench's NSS module is a real one (build-tools.sh's nss/: our own glibc NSS module, test/sandbox/nss),
+# serving the users and groups of /var/lib/standin/nss/pwb.passwd, pwb.group and pwb.shadow as Workbench's
+# user service serves the users it provisions; a second one, libnss_sss.so.2, stands in for SSSD's module
+# (files /var/lib/standin/nss/sss.*). Both answer "unavailable" while their files do not exist.
+# <pam-services> rhel (RHEL family only): /etc/pam.d/su, sudo and sshd as RHEL's packages ship them, so
+# sshd, sudo and `su` (Workbench's default PAM session profile) go through authselect's stacks
+# (password-auth, system-auth, postlogin); debian (the default) keeps Debian's.
 # stop kills every process chrooted into <dir>/root, unmounts the overlay, checks that nothing is
 # mounted below <dir> any more, and only then removes <dir>.
 set -euo pipefail
@@ -36,6 +43,38 @@ mounts_below() {
 # Pids of the processes whose root directory is $1.
 pids_in() {
   { find /proc -mindepth 2 -maxdepth 2 -name root -lname "$1" 2>/dev/null || true; } | cut -d/ -f3
+}
+
+# install_nss_modules ROOT TOOLS DIR: Workbench's module (pwb) and SSSD's (sss) stand-ins in DIR.
+install_nss_modules() {
+  local root="$1" tools="$2" dir="$3" module
+  [ -e "$tools/nss/libnss_pwb.so.2" ] || die "$tools/nss is missing (build-tools.sh)"
+  install -d "$root$dir" "$root/var/lib/standin/nss"
+  for module in pwb sss; do install -m 0644 "$tools/nss/libnss_$module.so.2" "$root$dir/"; done
+}
+
+# RHEL's /etc/pam.d/su, sudo and sshd, as their packages ship them (Fedora's sources, which RHEL 9 and 10
+# build from): util-linux's su https://src.fedoraproject.org/rpms/util-linux/blob/rawhide/f/util-linux-su.pamd,
+# sudo's https://src.fedoraproject.org/rpms/sudo/blob/rawhide/f/sudo.pam, openssh's
+# https://src.fedoraproject.org/rpms/openssh/blob/rawhide/f/sshd.pam; pam_loginuid optional, as for Debian's
+# sshd in build-rootfs.sh (a chroot may not set the audit login uid).
+install_rhel_pam_services() {
+  local root="$1"
+  printf '%s\n' '#%PAM-1.0' 'auth		required	pam_env.so' 'auth		sufficient	pam_rootok.so' \
+    'auth		substack	system-auth' 'auth		include		postlogin' \
+    'account		sufficient	pam_succeed_if.so uid = 0 use_uid quiet' 'account		include		system-auth' \
+    'password	include		system-auth' 'session		include		system-auth' 'session		include		postlogin' \
+    'session		optional	pam_xauth.so' >"$root/etc/pam.d/su"
+  printf '%s\n' '#%PAM-1.0' 'auth       include      system-auth' 'account    include      system-auth' \
+    'password   include      system-auth' 'session    optional     pam_keyinit.so revoke' \
+    'session    include      system-auth' >"$root/etc/pam.d/sudo"
+  printf '%s\n' '#%PAM-1.0' 'auth       substack     password-auth' 'auth       include      postlogin' \
+    'account    required     pam_sepermit.so' 'account    required     pam_nologin.so' \
+    'account    include      password-auth' 'password   include      password-auth' \
+    'session    required     pam_selinux.so close' 'session    optional     pam_loginuid.so' \
+    'session    required     pam_selinux.so open env_params' 'session    required     pam_namespace.so' \
+    'session    optional     pam_keyinit.so force revoke' 'session    optional     pam_motd.so' \
+    'session    include      password-auth' 'session    include      postlogin' >"$root/etc/pam.d/sshd"
 }
 
 install_standin() {
@@ -66,8 +105,9 @@ install_standin() {
         'ID_LIKE="rhel centos fedora"' 'VERSION_ID="10.0"' 'PLATFORM_ID="platform:el10"' \
         'PRETTY_NAME="Rocky Linux 10.0 (Red Quartz)"' >"$root/etc/os-release"
     fi
-    install -d "$root/usr/lib64"
-    echo "stand-in for Posit Workbench's NSS module" >"$root/usr/lib64/libnss_pwb.so.2"
+    # RHEL's glibc searches /usr/lib64 for NSS modules (its system library directory on 64-bit hosts).
+    install_nss_modules "$root" "$tools" /usr/lib64
+    echo /usr/lib64 >"$root/etc/ld.so.conf.d/standin-rhel-lib64.conf"
     # The real authselect (build-tools.sh), as its package installs it.
     [ -x "$tools/authselect-$line/usr/bin/authselect" ] || die "$tools/authselect-$line is missing (build-tools.sh)"
     cp -a "$tools/authselect-$line/." "$root/"
@@ -79,14 +119,15 @@ install_standin() {
     printf '%s\n' glibc pam sudo openssh-server authselect rstudio-workbench >"$root/var/lib/standin/rpm-installed"
     if [ "$nscd" = 1 ]; then echo nscd >>"$root/var/lib/standin/rpm-installed"; fi
   else
-    install -d "$root/usr/lib/$arch-linux-gnu"
-    echo "stand-in for Posit Workbench's NSS module" >"$root/usr/lib/$arch-linux-gnu/libnss_pwb.so.2"
+    # On an aarch64 layout the module is where an arm64 host has it (this machine's glibc does not load it there).
+    install_nss_modules "$root" "$tools" "/usr/lib/$arch-linux-gnu"
+    chroot "$root" ldconfig
   fi
 }
 
 # Runs inside the private mount namespace; ends as sshd.
 inside() {
-  local root="$1" port="$2" os="$3" nscd="$4" authselect="$5"
+  local root="$1" port="$2" os="$3" nscd="$4" authselect="$5" pam="${6:-debian}"
   mount --bind /proc "$root/proc"
   mount --bind /dev "$root/dev"
   mount --bind /dev/pts "$root/dev/pts"
@@ -94,6 +135,7 @@ inside() {
     # As an installer does: the Debian files in place are replaced, no backup kept.
     # shellcheck disable=SC2086 # profile and features are separate words
     chroot "$root" authselect select $authselect --force --nobackup >/dev/null
+    [ "$pam" != rhel ] || install_rhel_pam_services "$root"
   fi
   [ "$nscd" != 1 ] || chroot "$root" systemctl start nscd
   chroot "$root" systemctl start rstudio-launcher rstudio-server
@@ -137,8 +179,9 @@ sshd_start() {
 }
 
 start() {
-  [ $# -eq 10 ] || [ $# -eq 11 ] || die "usage: sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <os> <nscd> <prompts> <authselect> [<arch>]"
-  local dir="$1" rootfs="$2" tools="$3" port="$4" www_port="$5" authorized="$6" os="$7" nscd="$8" prompts="$9" authselect="${10}" arch="${11:-x86_64}"
+  { [ $# -ge 10 ] && [ $# -le 12 ]; } || die "usage: sandbox.sh start <dir> <rootfs> <tools> <ssh-port> <www-port> <authorized-key-file> <os> <nscd> <prompts> <authselect> [<arch> [<pam-services>]]"
+  local dir="$1" rootfs="$2" tools="$3" port="$4" www_port="$5" authorized="$6" os="$7" nscd="$8" prompts="$9" authselect="${10}" arch="${11:-x86_64}" pam="${12:-debian}"
+  case "$pam" in debian) ;; rhel) { [ "$os" != debian ] && [ "$authselect" != none ]; } || die "pam-services rhel needs a RHEL-family os configured with authselect" ;; *) die "unknown pam-services $pam (debian or rhel)" ;; esac
   case "$os" in debian | rocky9 | rocky10) ;; *) die "unknown os $os (debian, rocky9 or rocky10)" ;; esac
   case "$arch" in x86_64 | aarch64) ;; *) die "unknown arch $arch (x86_64 or aarch64)" ;; esac
   local root="$dir/root"
@@ -154,7 +197,7 @@ start() {
   printf '127.0.0.1 localhost\n127.0.1.1 %s\n' "$(hostname)" >"$root/etc/hosts"
   printf '# Server Configuration File\n\nwww-port=%s\n' "$www_port" >"$root/etc/rstudio/rserver.conf"
 
-  setsid unshare --mount --propagation private "$here/sandbox.sh" inside "$root" "$port" "$os" "$nscd" "$authselect" \
+  setsid unshare --mount --propagation private "$here/sandbox.sh" inside "$root" "$port" "$os" "$nscd" "$authselect" "$pam" \
     </dev/null >"$dir/sshd.log" 2>&1 &
   echo "$!" >"$dir/ns.pid"
   wait_for_sshd "$dir"

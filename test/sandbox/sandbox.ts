@@ -48,6 +48,12 @@ export interface SandboxOptions {
      * sandbox's sshd and services run in it, reachable only from that namespace (test/sandbox/netns.ts).
      */
     netns?: string;
+    /**
+     * RHEL family configured with authselect only: "rhel" installs /etc/pam.d/su, sudo and sshd as RHEL's
+     * packages ship them, so sshd, sudo and `su` (Workbench's default PAM session profile) go through
+     * authselect's password-auth, system-auth and postlogin; "debian" (default) keeps Debian's files.
+     */
+    pamServices?: "debian" | "rhel";
 }
 
 export interface Sandbox {
@@ -114,9 +120,10 @@ const toolBuilds = new Map<string, Promise<string>>();
 
 /**
  * Directory of the vendors' tools built from ../shared/vendor, each built on first use: `rskey`, and
- * the installed trees `authselect-1.2/` and `authselect-1.5/` (all of them unless `only` names some).
+ * the installed trees `authselect-1.2/` and `authselect-1.5/`; and `nss/`, our own NSS module built as
+ * `libnss_pwb.so.2` and `libnss_sss.so.2` (all of them unless `only` names some).
  */
-export function buildTools(only: Array<"rskey" | "authselect-1.2" | "authselect-1.5"> = []): Promise<string> {
+export function buildTools(only: Array<"rskey" | "authselect-1.2" | "authselect-1.5" | "nss"> = []): Promise<string> {
     const key = only.join(" ");
     if (!toolBuilds.has(key)) toolBuilds.set(key, check(join(__dirname, "build-tools.sh"), only).then((out) => out.trim()));
     return toolBuilds.get(key)!;
@@ -137,7 +144,7 @@ export function freePort(): Promise<number> {
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
     const os = options.osRelease ?? "debian";
     const authselectLine = os === "rocky9" ? "authselect-1.2" : "authselect-1.5";
-    const [image, toolsDir] = await Promise.all([buildRootfs(), buildTools(os === "debian" ? ["rskey"] : ["rskey", authselectLine])]);
+    const [image, toolsDir] = await Promise.all([buildRootfs(), buildTools(os === "debian" ? ["rskey", "nss"] : ["rskey", "nss", authselectLine])]);
     const dir = await mkdtemp(join(tmpdir(), "wb-sandbox-"));
     const keyPath = join(dir, "id_ed25519");
     await check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sandbox-admin", "-f", keyPath]);
@@ -149,7 +156,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const started = await run(...inNetns([SANDBOX_SH,
         "start", dir, image, toolsDir, String(port), String(workbenchPort), `${keyPath}.pub`,
         os, options.nscd === false ? "0" : "1", options.encryptPrompts ?? "raw",
-        options.authselect ?? "sssd", options.arch ?? "x86_64",
+        options.authselect ?? "sssd", options.arch ?? "x86_64", options.pamServices ?? "debian",
     ]));
     if (started.code !== 0) {
         await stopDir(dir);
