@@ -29,7 +29,7 @@ const MIN_RSA_BITS = 2048;
 /** The SSH wire-format strings of a key blob (uint32 length, then the bytes), or undefined if it does not split into them exactly. */
 function wireStrings(blob: Buffer): Buffer[] | undefined {
     const parts: Buffer[] = [];
-    for (let at = 0; at < blob.length; ) {
+    for (let at = 0; at < blob.length;) {
         if (at + 4 > blob.length) return undefined;
         const length = blob.readUInt32BE(at);
         if (at + 4 + length > blob.length) return undefined;
@@ -132,7 +132,10 @@ const hostnameSchema = z
                 message: `"${value}" is an IPv6 address, which cannot be used as the hostname: it goes into the redirect URI https://<hostname>/openid/callback, where Entra ID does not support IPv6 addresses (not even [::1]), and SCIM needs a DNS name (for its URL and the certificate's name). Use Workbench's DNS name, e.g. workbench.example.com`,
             });
         } else if (/:\d*$/.test(value)) {
-            ctx.addIssue({ code: "custom", message: `expected a bare host name without a port (got "${value}"); put the port in front of Workbench, on the proxy or load balancer` });
+            ctx.addIssue({
+                code: "custom",
+                message: `expected a bare host name without a port (got "${value}"); put the port in front of Workbench, on the proxy or load balancer`,
+            });
         } else if (!isIP(value) && !DNS_NAME.test(value)) {
             ctx.addIssue({ code: "custom", message: `expected a DNS name such as workbench.example.com (got "${value}")` });
         }
@@ -143,12 +146,18 @@ const hostnameSchema = z
 /** A host public key in authorized_keys format, well formed, an RSA key of at least MIN_RSA_BITS. */
 const hostKeySchema = z.string().superRefine((key, ctx) => {
     if (!isWellFormedHostKey(key)) {
-        ctx.addIssue({ code: "custom", message: 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)' });
+        ctx.addIssue({
+            code: "custom",
+            message: 'expected the host public key in authorized_keys format, e.g. "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 <host>)',
+        });
         return;
     }
     const bits = rsaKeyBits(key);
     if (bits !== undefined && bits < MIN_RSA_BITS) {
-        ctx.addIssue({ code: "custom", message: `an RSA host key of ${bits} bits; expected at least ${MIN_RSA_BITS} bits, or better the host's ed25519 key (ssh-keyscan -t ed25519 <host>)` });
+        ctx.addIssue({
+            code: "custom",
+            message: `an RSA host key of ${bits} bits; expected at least ${MIN_RSA_BITS} bits, or better the host's ed25519 key (ssh-keyscan -t ed25519 <host>)`,
+        });
     }
 });
 
@@ -160,12 +169,31 @@ const bastionSchema = z.strictObject(
     {
         address: z
             .string({ error: "expected the SSH address of the bastion" })
-            .refine((a) => isIP(a) !== 0 || DNS_NAME.test(a), "expected the SSH address of the bastion: a DNS name or an IP address (no user@ or :port; use user and port)"),
-        port: z.number({ error: "expected an SSH port number between 1 and 65535" }).int("expected an SSH port number between 1 and 65535").min(1, "expected an SSH port number between 1 and 65535").max(65535, "expected an SSH port number between 1 and 65535").default(22),
-        user: z.string({ error: "required: the login user on the bastion (it needs no sudo, only TCP forwarding to the nodes' SSH ports)" }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name"),
-        hostKey: z.string({ error: 'required: the bastion\'s host public key to pin ("ssh-keyscan -t ed25519 <bastion>"); allowUnpinnedHostKey does not apply to the bastion' }).pipe(hostKeySchema),
+            .refine(
+                (a) => isIP(a) !== 0 || DNS_NAME.test(a),
+                "expected the SSH address of the bastion: a DNS name or an IP address (no user@ or :port; use user and port)",
+            ),
+        port: z
+            .number({ error: "expected an SSH port number between 1 and 65535" })
+            .int("expected an SSH port number between 1 and 65535")
+            .min(1, "expected an SSH port number between 1 and 65535")
+            .max(65535, "expected an SSH port number between 1 and 65535")
+            .default(22),
+        user: z
+            .string({ error: "required: the login user on the bastion (it needs no sudo, only TCP forwarding to the nodes' SSH ports)" })
+            .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name"),
+        hostKey: z
+            .string({
+                error: 'required: the bastion\'s host public key to pin ("ssh-keyscan -t ed25519 <bastion>"); allowUnpinnedHostKey does not apply to the bastion',
+            })
+            .pipe(hostKeySchema),
     },
-    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey` : "expected an object { address, port, user, hostKey }") },
+    {
+        error: (issue) =>
+            issue.code === "unrecognized_keys"
+                ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey`
+                : "expected an object { address, port, user, hostKey }",
+    },
 );
 
 const hostSchema = z.strictObject(
@@ -173,17 +201,35 @@ const hostSchema = z.strictObject(
         /** SSH address of the Workbench server (may differ from the public hostname, e.g. a private IP). */
         address: z
             .string({ error: "expected the SSH address of the Workbench server" })
-            .refine((a) => isIP(a) !== 0 || DNS_NAME.test(a), "expected the SSH address of the Workbench server: a DNS name or an IP address (no user@ or :port; use user and port)"),
+            .refine(
+                (a) => isIP(a) !== 0 || DNS_NAME.test(a),
+                "expected the SSH address of the Workbench server: a DNS name or an IP address (no user@ or :port; use user and port)",
+            ),
         /** SSH port. */
-        port: z.number({ error: "expected an SSH port number between 1 and 65535" }).int("expected an SSH port number between 1 and 65535").min(1, "expected an SSH port number between 1 and 65535").max(65535, "expected an SSH port number between 1 and 65535").default(22),
+        port: z
+            .number({ error: "expected an SSH port number between 1 and 65535" })
+            .int("expected an SSH port number between 1 and 65535")
+            .min(1, "expected an SSH port number between 1 and 65535")
+            .max(65535, "expected an SSH port number between 1 and 65535")
+            .default(22),
         /** Login user; it needs passwordless sudo. */
-        user: z.string({ error: "expected the SSH login user (it needs passwordless sudo)" }).regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name").default("root"),
+        user: z
+            .string({ error: "expected the SSH login user (it needs passwordless sudo)" })
+            .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name")
+            .default("root"),
         /** The host's public key in authorized_keys format (`ssh-keyscan -t ed25519 <host>`), pinned for every connection. */
         hostKey: hostKeySchema.optional(),
         /** This node's bastion instead of the stack's `bastion`, or false: this node is reached directly (host/connection.ts). */
-        bastion: z.union([bastionSchema, z.literal(false)], { error: "expected a bastion { address, port, user, hostKey }, or false to reach this node directly" }).optional(),
+        bastion: z
+            .union([bastionSchema, z.literal(false)], { error: "expected a bastion { address, port, user, hostKey }, or false to reach this node directly" })
+            .optional(),
     },
-    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey, bastion` : "expected an object { address, port, user, hostKey }") },
+    {
+        error: (issue) =>
+            issue.code === "unrecognized_keys"
+                ? `unknown key(s) ${issue.keys.join(", ")}; expected address, port, user, hostKey, bastion`
+                : "expected an object { address, port, user, hostKey }",
+    },
 );
 
 /**
@@ -220,7 +266,11 @@ const schema = z
     .object({
         hostname: hostnameSchema,
         provisioning: z.enum(["jit", "scim"], { error: 'expected "jit" or "scim"' }).default("jit"),
-        entraMode: z.enum(["managed", "external"], { error: 'expected "managed" (this stack creates the Entra ID app) or "external" (the app exists; give tenantId, clientId and clientSecret)' }).default("managed"),
+        entraMode: z
+            .enum(["managed", "external"], {
+                error: 'expected "managed" (this stack creates the Entra ID app) or "external" (the app exists; give tenantId, clientId and clientSecret)',
+            })
+            .default("managed"),
         appDisplayName: z.string().min(1, "expected a non-empty display name").optional(),
         assignedUsers: z.array(objectId("user object ids", userHint), { error: "expected a list of user object ids" }).default([]),
         assignedGroups: z.array(objectId("group object ids", groupHint), { error: "expected a list of group object ids" }).default([]),
@@ -228,22 +278,42 @@ const schema = z
         adminConsent: z.boolean({ error: "expected true or false" }).default(false),
         // Posit's "Just-in-Time Provisioning" page: on every login Workbench reconciles the user's groups with the claim's.
         jitGroups: z.boolean({ error: "expected true or false" }).default(false),
-        groupsClaim: z.enum(["ApplicationGroup", "SecurityGroup", "All", "None"], { error: 'expected "ApplicationGroup", "SecurityGroup", "All" or "None"' }).default("ApplicationGroup"),
+        groupsClaim: z
+            .enum(["ApplicationGroup", "SecurityGroup", "All", "None"], { error: 'expected "ApplicationGroup", "SecurityGroup", "All" or "None"' })
+            .default("ApplicationGroup"),
         secretRotationDays: wholeNumber(1, 730, "expected a whole number of days between 1 and 730").default(180),
         secretGraceDays: wholeNumber(1, 90, "expected a whole number of days between 1 and 90").default(30),
         tenantId: uuid("the directory (tenant) id").optional(),
         clientId: uuid("the application (client) id").optional(),
-        usernameClaim: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "expected a claim name such as preferred_username or email").default("preferred_username"),
+        usernameClaim: z
+            .string()
+            .regex(/^[A-Za-z0-9_.:-]+$/, "expected a claim name such as preferred_username or email")
+            .default("preferred_username"),
         // `pulumi config set startUid 2000` stores "2000" (top-level values are strings): decoded as projectConfig does.
-        startUid: wholeNumber(1000, undefined, "expected a whole number of at least 1000", "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)").optional(),
+        startUid: wholeNumber(
+            1000,
+            undefined,
+            "expected a whole number of at least 1000",
+            "expected a whole number of at least 1000 (uids below 1000 belong to system accounts)",
+        ).optional(),
         // Posit's "User provisioning > Configuration" page: "The minimum supported value for this configuration option is 1000."
-        groupStartGid: wholeNumber(1000, undefined, "expected a whole number of at least 1000", "expected a whole number of at least 1000 (Posit's minimum supported value for group-provisioning-start-gid)").optional(),
+        groupStartGid: wholeNumber(
+            1000,
+            undefined,
+            "expected a whole number of at least 1000",
+            "expected a whole number of at least 1000 (Posit's minimum supported value for group-provisioning-start-gid)",
+        ).optional(),
         adminGroups: groupNames("group names (as Workbench sees them) whose members reach the administrative dashboard"),
         adminSuperuserGroups: groupNames("group names (as Workbench sees them) whose members are administrative superusers"),
         openidScopes: z
-            .array(z.string({ error: "expected a scope name" }).regex(SCOPE_TOKEN, "expected a scope name such as openid, profile, email or offline_access (no spaces, quotes or backslashes)"), {
-                error: "expected a list of scopes, e.g. [openid, profile, email, offline_access]",
-            })
+            .array(
+                z
+                    .string({ error: "expected a scope name" })
+                    .regex(SCOPE_TOKEN, "expected a scope name such as openid, profile, email or offline_access (no spaces, quotes or backslashes)"),
+                {
+                    error: "expected a list of scopes, e.g. [openid, profile, email, offline_access]",
+                },
+            )
             .optional(),
         // Posit's "Delegated Azure Credentials" page: API permissions on Workbench's app registration, per service.
         delegatedPermissions: z
@@ -252,9 +322,14 @@ const schema = z
                     {
                         resourceAppId: uuid("the application (client) id of the API, e.g. e406a681-f3d4-42a8-90b6-c2b029497af1 for Azure Storage"),
                         scopes: z
-                            .array(z.string({ error: "expected a permission name" }).regex(SCOPE_TOKEN, "expected a delegated permission name such as user_impersonation (no spaces, quotes or backslashes)"), {
-                                error: "expected a list of delegated permission names, e.g. [user_impersonation]",
-                            })
+                            .array(
+                                z
+                                    .string({ error: "expected a permission name" })
+                                    .regex(SCOPE_TOKEN, "expected a delegated permission name such as user_impersonation (no spaces, quotes or backslashes)"),
+                                {
+                                    error: "expected a list of delegated permission names, e.g. [user_impersonation]",
+                                },
+                            )
                             .min(1, "expected at least one delegated permission name, e.g. [user_impersonation]"),
                     },
                     { error: "expected { resourceAppId, scopes: [...] }" },
@@ -271,14 +346,23 @@ const schema = z
         homeDirPath: z
             .string()
             .regex(/^\/[^\s]*$/, 'expected an absolute path without spaces, e.g. "/home" or "/mnt/home"')
-            .refine((p) => !SYSTEM_DIRS.includes(p.replace(/\/+$/, "") || "/"), 'expected a directory for home directories, not a system directory such as "/", "/etc" or "/usr"')
+            .refine(
+                (p) => !SYSTEM_DIRS.includes(p.replace(/\/+$/, "") || "/"),
+                'expected a directory for home directories, not a system directory such as "/", "/etc" or "/usr"',
+            )
             // "/home/" is written as /home ("/" itself is refused above, so something is always left).
             .transform((p) => p.replace(/\/+$/, ""))
             .optional(),
-        scimJobTemplate: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a synchronization template id such as "scim" (or "customappsso")').default("scim"),
+        scimJobTemplate: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+$/, 'expected a synchronization template id such as "scim" (or "customappsso")')
+            .default("scim"),
         scimTokenDays: wholeNumber(1, 3650, "expected a whole number of days between 1 and 3650").default(365),
         host: hostSchema.optional(),
-        hosts: z.array(hostSchema, { error: "expected a list of hosts, each { address, port, user, hostKey }" }).min(1, "expected at least one host").optional(),
+        hosts: z
+            .array(hostSchema, { error: "expected a list of hosts, each { address, port, user, hostKey }" })
+            .min(1, "expected at least one host")
+            .optional(),
         allowUnpinnedHostKey: z.boolean({ error: "expected true or false" }).default(false),
         bastion: bastionSchema.optional(),
         // Where Entra ID mails a quarantine notice of the SCIM job (its SyncNotificationSettings secret).
@@ -304,7 +388,11 @@ const schema = z
         if (c.host && c.hosts) {
             ctx.addIssue({ code: "custom", path: ["hosts"], message: "set either host (one server) or hosts (a load-balanced cluster), not both" });
         } else if (!c.host && !c.hosts) {
-            ctx.addIssue({ code: "custom", path: ["host"], message: "required: the Workbench server { address, port, user, hostKey } (or hosts: [...] for a cluster)" });
+            ctx.addIssue({
+                code: "custom",
+                path: ["host"],
+                message: "required: the Workbench server { address, port, user, hostKey } (or hosts: [...] for a cluster)",
+            });
         }
         const targets = c.hosts ? c.hosts.map((h, i) => ({ h, path: ["hosts", i] })) : c.host ? [{ h: c.host, path: ["host"] }] : [];
         const seen = new Set<string>();
@@ -312,7 +400,12 @@ const schema = z
         const keyHolders = new Map<string, string>();
         for (const { h, path } of targets) {
             if (!h.hostKey && !c.allowUnpinnedHostKey) {
-                ctx.addIssue({ code: "custom", path: [...path, "hostKey"], message: 'required: the host public key to pin ("ssh-keyscan -t ed25519 <host>"); set allowUnpinnedHostKey: true only if you accept any host key' });
+                ctx.addIssue({
+                    code: "custom",
+                    path: [...path, "hostKey"],
+                    message:
+                        'required: the host public key to pin ("ssh-keyscan -t ed25519 <host>"); set allowUnpinnedHostKey: true only if you accept any host key',
+                });
             }
             // As the step names see it (they are made of the address and port).
             const id = `${h.address}-${h.port}`.toLowerCase().replace(/[^a-z0-9]+/g, "-");
@@ -339,13 +432,26 @@ const schema = z
         const external = c.entraMode === "external";
         for (const key of ["tenantId", "clientId"] as const) {
             if (external && !c[key]) ctx.addIssue({ code: "custom", path: [key], message: `required when entraMode is "external"` });
-            if (!external && c[key]) ctx.addIssue({ code: "custom", path: [key], message: `only used when entraMode is "external"; in "managed" mode the stack creates the app and reads it` });
+            if (!external && c[key])
+                ctx.addIssue({
+                    code: "custom",
+                    path: [key],
+                    message: `only used when entraMode is "external"; in "managed" mode the stack creates the app and reads it`,
+                });
         }
         if (external && !c.hasClientSecret) {
-            ctx.addIssue({ code: "custom", path: ["clientSecret"], message: 'required when entraMode is "external" (pulumi config set --secret clientSecret)' });
+            ctx.addIssue({
+                code: "custom",
+                path: ["clientSecret"],
+                message: 'required when entraMode is "external" (pulumi config set --secret clientSecret)',
+            });
         }
         if (!external && c.hasClientSecret) {
-            ctx.addIssue({ code: "custom", path: ["clientSecret"], message: 'only used when entraMode is "external"; in "managed" mode the stack creates and rotates the secret' });
+            ctx.addIssue({
+                code: "custom",
+                path: ["clientSecret"],
+                message: 'only used when entraMode is "external"; in "managed" mode the stack creates and rotates the secret',
+            });
         }
         if (c.provisioningNotificationEmail && (external || c.provisioning !== "scim")) {
             ctx.addIssue({
@@ -360,11 +466,16 @@ const schema = z
             ctx.addIssue({
                 code: "custom",
                 path: ["allowUntrustedScimCertificate"],
-                message: 'only used with provisioning "scim" and entraMode "managed", where up checks the SCIM endpoint\'s certificate before it creates the provisioning job',
+                message:
+                    'only used with provisioning "scim" and entraMode "managed", where up checks the SCIM endpoint\'s certificate before it creates the provisioning job',
             });
         }
         if (c.secretRotationDays + c.secretGraceDays > 730) {
-            ctx.addIssue({ code: "custom", path: ["secretGraceDays"], message: `secretRotationDays + secretGraceDays is ${c.secretRotationDays + c.secretGraceDays}; a client secret may live at most 730 days` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["secretGraceDays"],
+                message: `secretRotationDays + secretGraceDays is ${c.secretRotationDays + c.secretGraceDays}; a client secret may live at most 730 days`,
+            });
         }
         for (const key of ["assignedUsers", "assignedGroups", "assignedGroupNames", "adminGroups", "adminSuperuserGroups", "openidScopes"] as const) {
             const seen = new Set<string>();
@@ -374,37 +485,66 @@ const schema = z
             }
         }
         if (external && (c.assignedUsers.length || c.assignedGroups.length || c.assignedGroupNames.length || c.adminConsent)) {
-            ctx.addIssue({ code: "custom", path: ["entraMode"], message: 'assignments and adminConsent need entraMode "managed"; with "external" the owner of the app manages them' });
+            ctx.addIssue({
+                code: "custom",
+                path: ["entraMode"],
+                message: 'assignments and adminConsent need entraMode "managed"; with "external" the owner of the app manages them',
+            });
         }
         if (c.jitGroups && c.provisioning !== "jit") {
-            ctx.addIssue({ code: "custom", path: ["jitGroups"], message: 'only with provisioning "jit": with "scim", the synchronization job provisions the groups assigned to the app (and their GIDs, from groupStartGid)' });
+            ctx.addIssue({
+                code: "custom",
+                path: ["jitGroups"],
+                message:
+                    'only with provisioning "jit": with "scim", the synchronization job provisions the groups assigned to the app (and their GIDs, from groupStartGid)',
+            });
         } else if (c.jitGroups && !external && c.groupsClaim === "None") {
-            ctx.addIssue({ code: "custom", path: ["jitGroups"], message: 'needs the groups claim: Workbench creates the groups it finds in the ID token\'s groups claim, and groupsClaim "None" sends none (use "ApplicationGroup", the default)' });
+            ctx.addIssue({
+                code: "custom",
+                path: ["jitGroups"],
+                message:
+                    'needs the groups claim: Workbench creates the groups it finds in the ID token\'s groups claim, and groupsClaim "None" sends none (use "ApplicationGroup", the default)',
+            });
         }
         if (c.adminSuperuserGroups.length && !c.adminGroups.length) {
             ctx.addIssue({
                 code: "custom",
                 path: ["adminSuperuserGroups"],
-                message: "needs adminGroups too: superusers use the administrative dashboard, which adminGroups turns on (admin-enabled) and limits to those groups (admin-group); list the superuser groups there as well if they should reach it",
+                message:
+                    "needs adminGroups too: superusers use the administrative dashboard, which adminGroups turns on (admin-enabled) and limits to those groups (admin-group); list the superuser groups there as well if they should reach it",
             });
         }
         if (c.delegatedPermissions.length) {
             if (external) {
-                ctx.addIssue({ code: "custom", path: ["delegatedPermissions"], message: 'needs entraMode "managed"; with "external" the owner of the app adds its API permissions' });
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["delegatedPermissions"],
+                    message: 'needs entraMode "managed"; with "external" the owner of the app adds its API permissions',
+                });
             } else if (!c.openidScopes?.includes("offline_access")) {
                 ctx.addIssue({
                     code: "custom",
                     path: ["openidScopes"],
-                    message: "must include offline_access while delegatedPermissions is set (Posit's \"Delegated Azure Credentials\" page: Workbench requests the delegated credentials after sign-in only then), e.g. [openid, profile, email, offline_access]",
+                    message:
+                        'must include offline_access while delegatedPermissions is set (Posit\'s "Delegated Azure Credentials" page: Workbench requests the delegated credentials after sign-in only then), e.g. [openid, profile, email, offline_access]',
                 });
             }
             const seen = new Set<string>();
             for (const [i, p] of c.delegatedPermissions.entries()) {
                 const id = p.resourceAppId.toLowerCase();
                 if (id === MICROSOFT_GRAPH_APP_ID) {
-                    ctx.addIssue({ code: "custom", path: ["delegatedPermissions", i, "resourceAppId"], message: "is Microsoft Graph's: the program sets the Graph permissions the sign-in needs (openid, profile, email, offline_access, User.Read); list other APIs here" });
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["delegatedPermissions", i, "resourceAppId"],
+                        message:
+                            "is Microsoft Graph's: the program sets the Graph permissions the sign-in needs (openid, profile, email, offline_access, User.Read); list other APIs here",
+                    });
                 } else if (seen.has(id)) {
-                    ctx.addIssue({ code: "custom", path: ["delegatedPermissions", i, "resourceAppId"], message: `${p.resourceAppId} is listed twice: put all of its permissions in one entry` });
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["delegatedPermissions", i, "resourceAppId"],
+                        message: `${p.resourceAppId} is listed twice: put all of its permissions in one entry`,
+                    });
                 }
                 seen.add(id);
             }
@@ -412,10 +552,18 @@ const schema = z
         // (A malformed scope has its own message already.)
         if (c.openidScopes?.every((scope) => SCOPE_TOKEN.test(scope))) {
             if (!c.openidScopes.includes("openid")) {
-                ctx.addIssue({ code: "custom", path: ["openidScopes"], message: "must include openid: without it Entra ID issues no ID token, and Workbench signs in with OpenID Connect" });
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["openidScopes"],
+                    message: "must include openid: without it Entra ID issues no ID token, and Workbench signs in with OpenID Connect",
+                });
             } else if (c.usernameClaim === "preferred_username" && !c.openidScopes.includes("profile")) {
                 // Microsoft's "ID token claims reference": "The profile scope is required to receive this claim."
-                ctx.addIssue({ code: "custom", path: ["openidScopes"], message: "must include profile while usernameClaim is preferred_username: Entra ID sends that claim only with the profile scope" });
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["openidScopes"],
+                    message: "must include profile while usernameClaim is preferred_username: Entra ID sends that claim only with the profile scope",
+                });
             }
         }
         for (const [option, value] of Object.entries(c.extraSettings)) {
@@ -436,7 +584,11 @@ function sshKeyProblems(
     const names = c.hasNodePrivateKeys;
     for (const name of names) {
         if (!targets.some(({ h }) => privateKeyName(h, [name]) !== undefined)) {
-            ctx.addIssue({ code: "custom", path: ["nodePrivateKeys", name], message: `names no node; expected the address (or address:port) of one of ${targets.map(({ h }) => `${h.address}:${h.port}`).join(", ")}` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["nodePrivateKeys", name],
+                message: `names no node; expected the address (or address:port) of one of ${targets.map(({ h }) => `${h.address}:${h.port}`).join(", ")}`,
+            });
         }
     }
     if (c.hasSshPrivateKey) return;
@@ -455,12 +607,23 @@ function sshKeyProblems(
     }
     const behindBastion = targets.some(({ h }) => h.bastion !== false && (h.bastion ?? c.bastion));
     if (behindBastion && !c.hasBastionPrivateKey) {
-        ctx.addIssue({ code: "custom", path: ["bastionPrivateKey"], message: "required: the bastion's SSH private key (pulumi config set --secret bastionPrivateKey < key), or sshPrivateKey when the bastion takes the nodes' key" });
+        ctx.addIssue({
+            code: "custom",
+            path: ["bastionPrivateKey"],
+            message:
+                "required: the bastion's SSH private key (pulumi config set --secret bastionPrivateKey < key), or sshPrivateKey when the bastion takes the nodes' key",
+        });
     }
 }
 
 /** Keys a stack may set under the project namespace; anything else is reported as a typo. */
-export const CONFIG_KEYS = [...Object.keys(schema.shape).filter((k) => !k.startsWith("has")), "sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"] as const;
+export const CONFIG_KEYS = [
+    ...Object.keys(schema.shape).filter((k) => !k.startsWith("has")),
+    "sshPrivateKey",
+    "clientSecret",
+    "bastionPrivateKey",
+    "nodePrivateKeys",
+] as const;
 /** Keys whose values must stay secret. */
 export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"] as const;
 
@@ -472,7 +635,10 @@ type Parsed = z.output<typeof schema>;
 export type HostTarget = Omit<z.output<typeof hostSchema>, "bastion"> & { bastion?: Bastion; privateKeyName?: string };
 
 /** Validated configuration with every default applied. Secrets are not part of it; see `loadConfig`. */
-export interface WorkbenchConfig extends Omit<Parsed, "hasSshPrivateKey" | "hasClientSecret" | "hasBastionPrivateKey" | "hasNodePrivateKeys" | "appDisplayName" | "host" | "hosts"> {
+export interface WorkbenchConfig extends Omit<
+    Parsed,
+    "hasSshPrivateKey" | "hasClientSecret" | "hasBastionPrivateKey" | "hasNodePrivateKeys" | "appDisplayName" | "host" | "hosts"
+> {
     stack: string;
     /** The Workbench servers: one, or every node of a load-balanced cluster (from `host` or `hosts`). */
     hosts: HostTarget[];
@@ -519,13 +685,19 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
         problems.push(`${CONFIG_NAMESPACE}:${key}: stored in clear in the stack file; set it with: pulumi config set --secret ${key}`);
     }
     if (secrets.clientSecretLooksLikeId) {
-        problems.push(`${CONFIG_NAMESPACE}:clientSecret: looks like the secret's ID (a UUID); expected the secret's Value, shown once when the secret is created`);
+        problems.push(
+            `${CONFIG_NAMESPACE}:clientSecret: looks like the secret's ID (a UUID); expected the secret's Value, shown once when the secret is created`,
+        );
     }
     if (secrets.clientSecretHasControlCharacter) {
-        problems.push(`${CONFIG_NAMESPACE}:clientSecret: contains a line break or another control character; expected the secret's Value on one line (it is typed into encrypt-password's prompt, where a terminal would act on such characters)`);
+        problems.push(
+            `${CONFIG_NAMESPACE}:clientSecret: contains a line break or another control character; expected the secret's Value on one line (it is typed into encrypt-password's prompt, where a terminal would act on such characters)`,
+        );
     }
     if (secrets.nodePrivateKeys === "malformed") {
-        problems.push(`${CONFIG_NAMESPACE}:nodePrivateKeys: expected a map of node address (or address:port) to that node's SSH private key, each set with pulumi config set --secret --path 'nodePrivateKeys["<address>"]' < key`);
+        problems.push(
+            `${CONFIG_NAMESPACE}:nodePrivateKeys: expected a map of node address (or address:port) to that node's SSH private key, each set with pulumi config set --secret --path 'nodePrivateKeys["<address>"]' < key`,
+        );
     }
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
@@ -534,7 +706,13 @@ export function parseConfig(raw: Record<string, unknown>, stack: string, secrets
     }
     const input = Object.fromEntries(Object.entries(raw).filter(([k]) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)));
     const nodeKeyNames = Array.isArray(secrets.nodePrivateKeys) ? secrets.nodePrivateKeys : [];
-    const result = schema.safeParse({ ...input, hasSshPrivateKey: secrets.sshPrivateKey, hasClientSecret: secrets.clientSecret, hasBastionPrivateKey: secrets.bastionPrivateKey ?? false, hasNodePrivateKeys: nodeKeyNames });
+    const result = schema.safeParse({
+        ...input,
+        hasSshPrivateKey: secrets.sshPrivateKey,
+        hasClientSecret: secrets.clientSecret,
+        hasBastionPrivateKey: secrets.bastionPrivateKey ?? false,
+        hasNodePrivateKeys: nodeKeyNames,
+    });
     if (!result.success) {
         const seen = new Set<string>();
         for (const issue of result.error.issues) {
@@ -574,11 +752,19 @@ function decode(value: string): unknown {
 /** This project's keys of a stack's configuration (`<namespace>:<key>` to `key`), JSON-decoded as stored. */
 export function projectConfig(all: Record<string, string>): Record<string, unknown> {
     const prefix = `${CONFIG_NAMESPACE}:`;
-    return Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), decode(value)]));
+    return Object.fromEntries(
+        Object.entries(all)
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key.slice(prefix.length), decode(value)]),
+    );
 }
 
 /** What `parseConfig` learns of the secret keys, from the raw values and which of them are stored as secrets. */
-export function secretFacts(raw: Record<string, unknown>, present: { sshPrivateKey: boolean; clientSecret: boolean }, isSecret?: (key: string) => boolean): SecretFacts {
+export function secretFacts(
+    raw: Record<string, unknown>,
+    present: { sshPrivateKey: boolean; clientSecret: boolean },
+    isSecret?: (key: string) => boolean,
+): SecretFacts {
     const nodeKeys = raw.nodePrivateKeys;
     return {
         ...present,
@@ -586,7 +772,10 @@ export function secretFacts(raw: Record<string, unknown>, present: { sshPrivateK
         nodePrivateKeys:
             nodeKeys === undefined
                 ? []
-                : nodeKeys && typeof nodeKeys === "object" && !Array.isArray(nodeKeys) && Object.values(nodeKeys).every((v) => typeof v === "string" && v.length > 0)
+                : nodeKeys &&
+                    typeof nodeKeys === "object" &&
+                    !Array.isArray(nodeKeys) &&
+                    Object.values(nodeKeys).every((v) => typeof v === "string" && v.length > 0)
                   ? Object.keys(nodeKeys)
                   : "malformed",
         storedInClear: isSecret ? SECRET_CONFIG_KEYS.filter((k) => raw[k] !== undefined && !isSecret(k)) : [],
@@ -614,7 +803,8 @@ export function loadConfig(): {
     const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
     // Previews never connect: CI previews of pull requests need not hold the production SSH key. A stack that
     // gives some nodes (or the bastion) their own keys is checked for a key per node, preview or not.
-    const previewWithoutKey = sshPrivateKey === undefined && raw.nodePrivateKeys === undefined && raw.bastionPrivateKey === undefined && pulumi.runtime.isDryRun();
+    const previewWithoutKey =
+        sshPrivateKey === undefined && raw.nodePrivateKeys === undefined && raw.bastionPrivateKey === undefined && pulumi.runtime.isDryRun();
     if (previewWithoutKey) pulumi.log.warn(`${CONFIG_NAMESPACE}:sshPrivateKey is not set: this preview works, pulumi up will refuse to run without it`);
     const facts = secretFacts(
         raw,

@@ -24,7 +24,9 @@ function plain(value: unknown): string | undefined {
 }
 
 async function main(): Promise<number> {
-    const { values: args } = parseArgs({ options: { stack: { type: "string" }, node: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+    const { values: args } = parseArgs({
+        options: { stack: { type: "string" }, node: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+    });
     if (args.help || !args.stack) {
         console.error(USAGE);
         return args.help ? 0 : 1;
@@ -44,21 +46,34 @@ async function main(): Promise<number> {
         { deployment?: { resources?: Array<{ urn: string; id?: string; type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }> } },
     ];
     const outputs = Object.fromEntries(
-        Object.entries(exported.deployment?.resources?.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {}).map(([name, value]) => [name, { value: plain(value) }]),
+        Object.entries(exported.deployment?.resources?.find((r) => r.type === "pulumi:pulumi:Stack")?.outputs ?? {}).map(([name, value]) => [
+            name,
+            { value: plain(value) },
+        ]),
     );
     const values = Object.fromEntries(Object.entries(all).map(([key, v]) => [key, v.value ?? ""]));
     const raw = projectConfig(values);
     const isSecret = (key: string) => all[`posit-workbench-entra:${key}`]?.secret === true;
     // As the program sees its stack (pulumi.getStack()): "org/prod" is "prod".
     const stack = stackName.split("/").pop()!;
-    const config = parseConfig(raw, stack, secretFacts(raw, { sshPrivateKey: raw.sshPrivateKey !== undefined, clientSecret: raw.clientSecret !== undefined }, isSecret));
+    const config = parseConfig(
+        raw,
+        stack,
+        secretFacts(raw, { sshPrivateKey: raw.sshPrivateKey !== undefined, clientSecret: raw.clientSecret !== undefined }, isSecret),
+    );
 
     const state = new Map<string, StateStep>();
     let scimTokenRotation: string | undefined;
     for (const resource of exported.deployment?.resources ?? []) {
         if (resource.type === "time:index/rotating:Rotating" && resource.urn.endsWith("::workbench-scim-token-rotation")) scimTokenRotation = resource.id;
         if (resource.type !== "command:remote:Command") continue;
-        state.set(resource.urn.split("::").pop()!, { urn: resource.urn, id: resource.id, create: plain(resource.inputs?.create), stdin: plain(resource.inputs?.stdin), stdout: plain(resource.outputs?.stdout) });
+        state.set(resource.urn.split("::").pop()!, {
+            urn: resource.urn,
+            id: resource.id,
+            create: plain(resource.inputs?.create),
+            stdin: plain(resource.inputs?.stdin),
+            stdout: plain(resource.outputs?.stdout),
+        });
     }
     const output = (name: string) => (typeof outputs[name]?.value === "string" ? (outputs[name].value as string) : undefined);
     const progress = (line: string) => console.error(`check: ${line}`);
@@ -66,7 +81,9 @@ async function main(): Promise<number> {
     // module loaded then only: JIT stacks start as before).
     const sections: Promise<CheckSection[]> =
         config.provisioning === "scim"
-            ? import("./entra").then(({ checkProvisioning, optionsFromEnv }) => checkProvisioning(config, exported.deployment?.resources ?? [], optionsFromEnv(process.env)))
+            ? import("./entra").then(({ checkProvisioning, optionsFromEnv }) =>
+                  checkProvisioning(config, exported.deployment?.resources ?? [], optionsFromEnv(process.env)),
+              )
             : Promise.resolve([]);
     const report: CheckReport = await checkStack(
         {

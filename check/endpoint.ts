@@ -65,7 +65,11 @@ export async function probeScimEndpoint(url: string, options: ProbeOptions = {})
             resolve(result);
         };
         const unreachable = (why: string) =>
-            done({ url, status: "warning", lines: [`${url} is not reachable from this machine (${why}); Entra ID connects from the internet on port 443, so check from there too`] });
+            done({
+                url,
+                status: "warning",
+                lines: [`${url} is not reachable from this machine (${why}); Entra ID connects from the internet on port 443, so check from there too`],
+            });
         let about: string | undefined;
         const timer = setTimeout(
             () =>
@@ -100,13 +104,22 @@ export async function probeScimEndpoint(url: string, options: ProbeOptions = {})
             if (!problems.includes("for another name") && checkServerIdentity(hostname, cert)) problems.push("for another name");
             if (problems.length) {
                 const why = problems
-                    .map((p) => (p === "for another name" ? `issued for ${names(cert)}, not ${hostname}` : p === "not publicly trusted" ? `not signed by a publicly trusted CA (${s.authorizationError})` : p))
+                    .map((p) =>
+                        p === "for another name"
+                            ? `issued for ${names(cert)}, not ${hostname}`
+                            : p === "not publicly trusted"
+                              ? `not signed by a publicly trusted CA (${s.authorizationError})`
+                              : p,
+                    )
                     .join("; ");
                 done({
                     url,
                     status: "problem",
                     certificate: problems[0],
-                    lines: [`${url}: the certificate is ${why}: Entra ID will not provision to it (Posit: a publicly trusted CA-signed certificate is required, self-signed certificates are not supported for SCIM)`, about!],
+                    lines: [
+                        `${url}: the certificate is ${why}: Entra ID will not provision to it (Posit: a publicly trusted CA-signed certificate is required, self-signed certificates are not supported for SCIM)`,
+                        about!,
+                    ],
                 });
                 return;
             }
@@ -116,7 +129,8 @@ export async function probeScimEndpoint(url: string, options: ProbeOptions = {})
             s.on("data", (chunk: string) => {
                 head += chunk;
                 const line = head.split("\r\n")[0];
-                if (head.includes("\r\n")) done({ url, status: "ok", lines: [about!, `GET ${target.pathname} without a token: ${line.replace(/^HTTP\/\S+\s*/, "HTTP ")}`] });
+                if (head.includes("\r\n"))
+                    done({ url, status: "ok", lines: [about!, `GET ${target.pathname} without a token: ${line.replace(/^HTTP\/\S+\s*/, "HTTP ")}`] });
             });
             s.on("end", () => done({ url, status: "ok", lines: [about!, `GET ${target.pathname}: the connection closed without an answer`] }));
             s.write(`GET ${target.pathname} HTTP/1.1\r\nHost: ${hostname}\r\nAccept: application/scim+json\r\nConnection: close\r\n\r\n`);

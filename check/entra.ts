@@ -89,7 +89,12 @@ function graphGet(url: string, token: string, options: EntraOptions): Promise<Js
     return new Promise((resolve, reject) => {
         const req = request(
             url,
-            { method: "GET", headers: { authorization: `Bearer ${token}`, accept: "application/json" }, ca: options.extraCa?.length ? [...rootCertificates, ...options.extraCa] : undefined, timeout: options.timeoutMs ?? 10000 },
+            {
+                method: "GET",
+                headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+                ca: options.extraCa?.length ? [...rootCertificates, ...options.extraCa] : undefined,
+                timeout: options.timeoutMs ?? 10000,
+            },
             (res) => {
                 let body = "";
                 res.setEncoding("utf8");
@@ -103,7 +108,13 @@ function graphGet(url: string, token: string, options: EntraOptions): Promise<Js
                     }
                     if (res.statusCode === 200) resolve(json);
                     // Graph's errors: {"error": {"code", "message"}} ("Microsoft Graph error responses and resource types").
-                    else reject(new GraphError(res.statusCode ?? 0, `HTTP ${res.statusCode}${json.error?.code ? ` ${json.error.code}` : ""}${json.error?.message ? `: ${json.error.message}` : ""}`));
+                    else
+                        reject(
+                            new GraphError(
+                                res.statusCode ?? 0,
+                                `HTTP ${res.statusCode}${json.error?.code ? ` ${json.error.code}` : ""}${json.error?.message ? `: ${json.error.message}` : ""}`,
+                            ),
+                        );
                 });
             },
         );
@@ -118,7 +129,9 @@ const ageHours = (iso: string, now: Date) => (now.getTime() - Date.parse(iso)) /
 
 function execution(e: Json | null | undefined): string {
     if (!e) return "none";
-    const counts = ["countImported", "countExported", "countEscrowed"].filter((k) => typeof e[k] === "number").map((k) => `${k.slice(5).toLowerCase()} ${e[k]}`);
+    const counts = ["countImported", "countExported", "countEscrowed"]
+        .filter((k) => typeof e[k] === "number")
+        .map((k) => `${k.slice(5).toLowerCase()} ${e[k]}`);
     return `${e.state ?? "?"} ${when(e.timeEnded) ?? when(e.timeBegan) ?? ""}${counts.length ? ` (${counts.join(", ")})` : ""}${e.error?.message ? `: ${e.error.code ? `${e.error.code}: ` : ""}${e.error.message}` : ""}`.trim();
 }
 
@@ -136,16 +149,25 @@ export function judgeJob(job: Json, now: Date): { status: ProbeStatus; lines: st
                 `${when(q?.nextAttempt) ? `; next attempt ${when(q?.nextAttempt)}` : ""}. Microsoft: a job in quarantine for more than four weeks is disabled`,
         );
     }
-    if (status.code === "Paused") problems.push("paused: nothing is provisioned or deprovisioned; the stack enables it (pulumi up --refresh), or start it in the Entra admin center");
+    if (status.code === "Paused")
+        problems.push("paused: nothing is provisioned or deprovisioned; the stack enables it (pulumi up --refresh), or start it in the Entra admin center");
     if (status.code === "NotConfigured") problems.push("not configured: Entra ID has no admin credentials for it");
     const last: Json | null = status.lastExecution ?? null;
     lines.push(`last run: ${execution(last)}`);
-    if (last?.state === "Failed") problems.push(`the last run failed${status.countSuccessiveCompleteFailures ? ` (${status.countSuccessiveCompleteFailures} failure(s) in a row)` : ""}: ${last.error?.message ?? "no error given"}`);
-    else if (last?.state === "EntryLevelErrors") warnings.push(`the last run had errors on some entries (escrowed ${last.countEscrowed ?? "?"}): see the provisioning logs`);
+    if (last?.state === "Failed")
+        problems.push(
+            `the last run failed${status.countSuccessiveCompleteFailures ? ` (${status.countSuccessiveCompleteFailures} failure(s) in a row)` : ""}: ${last.error?.message ?? "no error given"}`,
+        );
+    else if (last?.state === "EntryLevelErrors")
+        warnings.push(`the last run had errors on some entries (escrowed ${last.countEscrowed ?? "?"}): see the provisioning logs`);
     const success = when(status.lastSuccessfulExecution?.timeEnded) ?? when(status.lastSuccessfulExecution?.timeBegan);
     lines.push(`last successful run: ${success ?? "none"}`);
-    if (!success || ageHours(success, now) > 24) warnings.push(`no successful run in the last 24 h${success ? ` (last ${success})` : ""}: users who left may still be provisioned in Workbench`);
-    return { status: problems.length ? "problem" : warnings.length ? "warning" : "ok", lines: [...lines, ...problems.map((p) => `problem: ${p}`), ...warnings.map((w) => `warning: ${w}`)] };
+    if (!success || ageHours(success, now) > 24)
+        warnings.push(`no successful run in the last 24 h${success ? ` (last ${success})` : ""}: users who left may still be provisioned in Workbench`);
+    return {
+        status: problems.length ? "problem" : warnings.length ? "warning" : "ok",
+        lines: [...lines, ...problems.map((p) => `problem: ${p}`), ...warnings.map((w) => `warning: ${w}`)],
+    };
 }
 
 /** The quarantine email in the job's secrets against the configured one (drift of provisioningNotificationEmail). */
@@ -159,13 +181,21 @@ export function judgeNotification(secrets: Json, expected: string | undefined): 
     }
     const actual = settings.Enabled === true && typeof settings.Recipients === "string" ? settings.Recipients : undefined;
     if (expected && actual?.toLowerCase() !== expected.toLowerCase()) {
-        return { status: "problem", line: `problem: quarantine email is ${actual ? `sent to ${actual}` : "off"} in Entra ID, the stack says ${expected} (changed outside the stack): pulumi up --refresh sets it again` };
+        return {
+            status: "problem",
+            line: `problem: quarantine email is ${actual ? `sent to ${actual}` : "off"} in Entra ID, the stack says ${expected} (changed outside the stack): pulumi up --refresh sets it again`,
+        };
     }
-    if (!actual) return { status: "warning", line: "warning: no quarantine email: nobody is told when the job goes into quarantine (set provisioningNotificationEmail)" };
+    if (!actual)
+        return {
+            status: "warning",
+            line: "warning: no quarantine email: nobody is told when the job goes into quarantine (set provisioningNotificationEmail)",
+        };
     return { status: "ok", line: `quarantine email to ${actual}` };
 }
 
-const worst = (a: ProbeStatus, b: ProbeStatus): ProbeStatus => (a === "problem" || b === "problem" ? "problem" : a === "warning" || b === "warning" ? "warning" : "ok");
+const worst = (a: ProbeStatus, b: ProbeStatus): ProbeStatus =>
+    a === "problem" || b === "problem" ? "problem" : a === "warning" || b === "warning" ? "warning" : "ok";
 
 /** The Entra section: the job's state and its notification setting. Never throws. */
 export async function checkEntraJob(target: JobTarget, expectedEmail: string | undefined, options: EntraOptions = {}): Promise<CheckSection> {
@@ -174,14 +204,31 @@ export async function checkEntraJob(target: JobTarget, expectedEmail: string | u
         token = await (options.token ?? defaultToken)();
     } catch (error) {
         const first = String((error as Error).message ?? error).split("\n")[0];
-        return { name: "entra", status: "warning", lines: [`no Azure identity: ${first} (az login, or the deploying identity's environment; the host checks ran without it)`] };
+        return {
+            name: "entra",
+            status: "warning",
+            lines: [`no Azure identity: ${first} (az login, or the deploying identity's environment; the host checks ran without it)`],
+        };
     }
     const base = `${(options.graphUrl ?? GRAPH_URL).replace(/\/$/, "")}/v1.0`;
-    const [job, secrets] = await Promise.allSettled([graphGet(`${base}${target.jobPath}`, token, options), graphGet(`${base}${target.servicePrincipalPath}/synchronization/secrets`, token, options)]);
+    const [job, secrets] = await Promise.allSettled([
+        graphGet(`${base}${target.jobPath}`, token, options),
+        graphGet(`${base}${target.servicePrincipalPath}/synchronization/secrets`, token, options),
+    ]);
     if (job.status === "rejected") {
         const e = job.reason as GraphError;
-        if (e.status === 404) return { name: "entra", status: "problem", lines: [`the stack's synchronization job ${target.jobPath} is not in Entra ID (${e.message}): deleted outside the stack? pulumi up --refresh creates it again`] };
-        const hint = e.status === 401 || e.status === 403 ? " (reading the job needs Synchronization.Read.All, or Application.ReadWrite.OwnedBy as the app's owner)" : "";
+        if (e.status === 404)
+            return {
+                name: "entra",
+                status: "problem",
+                lines: [
+                    `the stack's synchronization job ${target.jobPath} is not in Entra ID (${e.message}): deleted outside the stack? pulumi up --refresh creates it again`,
+                ],
+            };
+        const hint =
+            e.status === 401 || e.status === 403
+                ? " (reading the job needs Synchronization.Read.All, or Application.ReadWrite.OwnedBy as the app's owner)"
+                : "";
         return { name: "entra", status: "warning", lines: [`could not read the job ${target.jobPath}: ${e.message}${hint}`] };
     }
     const verdict = judgeJob(job.value, options.now ?? new Date());
@@ -219,9 +266,17 @@ export async function checkProvisioning(
         : Promise.resolve({
               name: "entra",
               status: "ok",
-              lines: [config.entraMode === "external" ? "entraMode external: the app's owners run its provisioning job (not read)" : "no synchronization job in the stack's state yet (pulumi up creates it)"],
+              lines: [
+                  config.entraMode === "external"
+                      ? "entraMode external: the app's owners run its provisioning job (not read)"
+                      : "no synchronization job in the stack's state yet (pulumi up creates it)",
+              ],
           });
-    const endpoint = probeScimEndpoint(config.scimBaseAddress, options.probe).then((p: EndpointProbe): CheckSection => ({ name: "scim-endpoint", status: p.status, lines: p.lines }));
+    const endpoint = probeScimEndpoint(config.scimBaseAddress, options.probe).then((p: EndpointProbe): CheckSection => ({
+        name: "scim-endpoint",
+        status: p.status,
+        lines: p.lines,
+    }));
     return Promise.all([entra, endpoint]);
 }
 

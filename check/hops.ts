@@ -53,7 +53,11 @@ export function forwardTo(bastion: Client, via: Bastion, target: Hop, name: stri
             if (!error) return resolve(stream);
             // OpenSSH's sshd answers a failed connect with strerror ("Connection refused"); "(SSH) Channel open failure: " is ssh2's.
             const why = error.message.replace(/^\(SSH\) Channel open failure: /, "").toLowerCase();
-            reject(new UserError(`${name} via bastion: ${why} (${bastionName(via)} could not open a TCP connection to ${target.address}:${target.port}; is TCP forwarding allowed there, and the node's sshd listening?)`));
+            reject(
+                new UserError(
+                    `${name} via bastion: ${why} (${bastionName(via)} could not open a TCP connection to ${target.address}:${target.port}; is TCP forwarding allowed there, and the node's sshd listening?)`,
+                ),
+            );
         }),
     );
 }
@@ -79,6 +83,10 @@ export class Hops {
     }
 
     close(): void {
-        for (const bastion of this.bastions.values()) bastion.then((c) => c.end(), () => undefined);
+        for (const bastion of this.bastions.values())
+            bastion.then(
+                (c) => c.end(),
+                () => undefined,
+            );
     }
 }

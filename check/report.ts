@@ -122,7 +122,13 @@ export function renderText(report: CheckReport): string {
             for (const note of step.notes) out.push(`      ${note}`);
             for (const problem of step.problems) out.push(`      problem: ${problem}`);
             for (const warning of step.warnings) out.push(`      warning: ${warning}`);
-            if (step.diff) out.push(...step.diff.trimEnd().split("\n").map((line) => `      ${line}`));
+            if (step.diff)
+                out.push(
+                    ...step.diff
+                        .trimEnd()
+                        .split("\n")
+                        .map((line) => `      ${line}`),
+                );
         }
     }
     for (const section of report.sections ?? []) {

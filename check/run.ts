@@ -71,10 +71,12 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     const selected = targets
         .map((target, index) => ({ target, index, name: nodeName(target, index) }))
         .filter(({ target }) => !options.only || options.only === target.address || options.only === `${target.address}:${target.port}`);
-    if (!selected.length) throw new Error(`no node of stack ${facts.stack} has the address ${options.only} (nodes: ${targets.map((t) => `${t.address}:${t.port}`).join(", ")})`);
+    if (!selected.length)
+        throw new Error(`no node of stack ${facts.stack} has the address ${options.only} (nodes: ${targets.map((t) => `${t.address}:${t.port}`).join(", ")})`);
 
     /** The node's preflight id as the state has it, which the key-checked steps' stdin names. */
-    const preflightId = (node: number) => facts.state.get(stepResourceName(NAME, { node, id: "preflight", after: [] }, targets[node]))?.id ?? "(not in the stack's state)";
+    const preflightId = (node: number) =>
+        facts.state.get(stepResourceName(NAME, { node, id: "preflight", after: [] }, targets[node]))?.id ?? "(not in the stack's state)";
     const stepOf = (step: PlannedStep) => {
         const resource = stepResourceName(NAME, step, targets[step.node]);
         const env = stepEnv(step.id, values, nodeOwner(facts.stack, targets[step.node]));
@@ -91,7 +93,11 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     };
 
     /** Runs one step's check on its node and records the result; false when the node failed. */
-    const runCheck = async (step: PlannedStep, stdin: string | undefined, sameInputs: (s: ReturnType<typeof stepOf>) => boolean): Promise<string | undefined> => {
+    const runCheck = async (
+        step: PlannedStep,
+        stdin: string | undefined,
+        sameInputs: (s: ReturnType<typeof stepOf>) => boolean,
+    ): Promise<string | undefined> => {
         const node = nodes.get(step.node)!;
         if (!node.session) return undefined;
         const s = stepOf(step);
@@ -138,7 +144,9 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     try {
         const known = targets.map((target, index) => ({
             name: nodeName(target, index),
-            preflight: preflights.get(index) ?? (nodes.has(index) ? undefined : facts.state.get(stepResourceName(NAME, { node: index, id: "preflight", after: [] }, target))?.stdout),
+            preflight:
+                preflights.get(index) ??
+                (nodes.has(index) ? undefined : facts.state.get(stepResourceName(NAME, { node: index, id: "preflight", after: [] }, target))?.stdout),
         }));
         keyHash = sharedKeyHash(known.filter((k): k is { name: string; preflight: string } => k.preflight !== undefined));
     } catch (e) {
@@ -154,7 +162,15 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     const encrypted = encryptStdin !== undefined && encryptState?.stdin === encryptStdin ? encryptState.stdout : undefined;
     if (keyHash && nodes.has(encrypt.node)) {
         if (encryptStdin === undefined) {
-            nodes.get(encrypt.node)!.steps.push({ step: encrypt.id, resource: stepOf(encrypt).resource, status: "would change", notes: ["the client secret is created by the first up"], problems: [], warnings: [], diff: "" });
+            nodes.get(encrypt.node)!.steps.push({
+                step: encrypt.id,
+                resource: stepOf(encrypt).resource,
+                status: "would change",
+                notes: ["the client secret is created by the first up"],
+                problems: [],
+                warnings: [],
+                diff: "",
+            });
         } else if ((await runCheck(encrypt, encryptStdin, (s) => s.state?.create === s.apply && s.state?.stdin === encryptStdin)) !== undefined) {
             // Its host side is a cache: gone (after a replacement, say) with the same inputs, nothing is wrong, and
             // replacing the step would only encrypt again and restart every node.
@@ -170,9 +186,13 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
             for (const step of plan.filter((s) => s.node === index && s.id !== "preflight" && s.id !== "encrypt-client-secret")) {
                 if (!keyHash) break;
                 // (The restart's digest is not sent: the check compares commands there.)
-                const stdin = step.stdin === "digest" ? undefined : plannedStdin(step, keyHash, preflightId(index), step.stdin === "encrypted-client-secret" ? (encrypted ?? "") : undefined);
+                const stdin =
+                    step.stdin === "digest"
+                        ? undefined
+                        : plannedStdin(step, keyHash, preflightId(index), step.stdin === "encrypted-client-secret" ? (encrypted ?? "") : undefined);
                 // The restart's stdin is a digest of the node's other steps: its command decides, and the host (a pending restart).
-                const same = (s: ReturnType<typeof stepOf>) => s.state?.create === s.apply && (step.stdin === "digest" || (s.state?.stdin ?? "") === (stdin ?? ""));
+                const same = (s: ReturnType<typeof stepOf>) =>
+                    s.state?.create === s.apply && (step.stdin === "digest" || (s.state?.stdin ?? "") === (stdin ?? ""));
                 if ((await runCheck(step, stdin, same)) === undefined) break;
             }
             const node = nodes.get(index)!;
@@ -187,4 +207,3 @@ export async function checkStack(facts: StackFacts, options: CheckOptions = {}):
     const stackRef = facts.stackRef ?? facts.stack;
     return { stack: stackRef, nodes: checked, repair: repairCommand(stackRef, checked) };
 }
-

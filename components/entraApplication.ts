@@ -110,7 +110,10 @@ export class EntraApplication extends pulumi.ComponentResource {
 
         this.userRoleId = sp.appRoles.apply((roles) => {
             const role = roles.find((r) => r.displayName === USER_ROLE_DISPLAY_NAME);
-            if (!role) throw new Error(`the enterprise application has no "${USER_ROLE_DISPLAY_NAME}" app role; was it created from template ${NON_GALLERY_TEMPLATE_ID}?`);
+            if (!role)
+                throw new Error(
+                    `the enterprise application has no "${USER_ROLE_DISPLAY_NAME}" app role; was it created from template ${NON_GALLERY_TEMPLATE_ID}?`,
+                );
             return role.id;
         });
 

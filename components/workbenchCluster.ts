@@ -37,7 +37,6 @@ export interface WorkbenchClusterArgs {
     scimTokenRotation?: pulumi.Input<string>;
 }
 
-
 /**
  * Posit Workbench configured over SSH on one server or every node of a cluster: preflight (and the
  * shared secure-cookie-key check), the client secret encrypted once with Workbench's own tool,
@@ -55,7 +54,12 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
         // Known before any host is reached: the commands carry them, and the component's inputs show
         // them to a reviewer of a preview, each value on its own line.
         const values = hostValues(args);
-        const reviewed = { nodes: args.targets.map((t) => `${t.user}@${t.address}:${t.port}${t.bastion ? ` via ${t.bastion.user}@${t.bastion.address}:${t.bastion.port}` : ""}`), steps: values.apply((v) => reviewedSteps(v, args.scimTokenDays !== undefined)) };
+        const reviewed = {
+            nodes: args.targets.map(
+                (t) => `${t.user}@${t.address}:${t.port}${t.bastion ? ` via ${t.bastion.user}@${t.bastion.address}:${t.bastion.port}` : ""}`,
+            ),
+            steps: values.apply((v) => reviewedSteps(v, args.scimTokenDays !== undefined)),
+        };
         super("workbench:host:WorkbenchCluster", name, reviewed, opts);
         const created = new Map<string, command.remote.Command>();
         const key = (ref: StepRef) => `${ref.node}/${ref.id}`;
@@ -86,7 +90,9 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
         };
         const stdinFor = (step: PlannedStep, dependsOn: command.remote.Command[]): pulumi.Input<string> | undefined => {
             if (!checksSharedKey(step.id) && !step.stdin) return undefined;
-            return pulumi.all([sharedKey(), preflightOf(step.node).id, inputOf(step, dependsOn)]).apply(([hash, preflightId, value]) => plannedStdin(step, hash, preflightId, value)!);
+            return pulumi
+                .all([sharedKey(), preflightOf(step.node).id, inputOf(step, dependsOn)])
+                .apply(([hash, preflightId, value]) => plannedStdin(step, hash, preflightId, value)!);
         };
 
         // Directly, or through the node's bastion (connection.proxy), both host keys pinned (host/connection.ts).
@@ -161,9 +167,14 @@ export class WorkbenchCluster extends pulumi.ComponentResource {
 }
 
 function hostValues(args: WorkbenchClusterArgs): pulumi.Output<HostValues> {
-    return pulumi
-        .all([args.clientId, args.settings, args.scimTokenRotation])
-        .apply(([clientId, settings, scimTokenRotation]) => ({ clientId, settings, stack: args.stack, scimTokenDays: args.scimTokenDays, jitGroups: args.jitGroups, scimTokenRotation }));
+    return pulumi.all([args.clientId, args.settings, args.scimTokenRotation]).apply(([clientId, settings, scimTokenRotation]) => ({
+        clientId,
+        settings,
+        stack: args.stack,
+        scimTokenDays: args.scimTokenDays,
+        jitGroups: args.jitGroups,
+        scimTokenRotation,
+    }));
 }
 
 /**

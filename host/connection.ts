@@ -75,7 +75,16 @@ export function commandConnection<K>(target: Hop & { privateKeyName?: string }, 
         hostKey: target.hostKey,
         dialErrorLimit: 3,
         ...(target.bastion
-            ? { proxy: { host: target.bastion.address, port: target.bastion.port, user: target.bastion.user, privateKey: bastionKey(keys), hostKey: target.bastion.hostKey, dialErrorLimit: 3 } }
+            ? {
+                  proxy: {
+                      host: target.bastion.address,
+                      port: target.bastion.port,
+                      user: target.bastion.user,
+                      privateKey: bastionKey(keys),
+                      hostKey: target.bastion.hostKey,
+                      dialErrorLimit: 3,
+                  },
+              }
             : {}),
     };
 }

@@ -48,4 +48,3 @@ export const scriptsRemovalName = (name: string, target: SshTarget) => `${name}-
 export function stepCommands(id: HostStep, env: Record<string, string> & { WB_STACK: string }) {
     return { create: stepCommand(id, "apply", env), update: stepCommand(id, "update", env), delete: stepCommand(id, "remove", env) };
 }
-

@@ -47,7 +47,10 @@ export function planHostSteps(nodes: number, scim: boolean): PlannedStep[] {
     const clusterSteps = included.filter((id) => HOST_STEP_SPECS[id].runsOn === "cluster");
     const nodeSteps = included.filter((id) => id !== "preflight" && HOST_STEP_SPECS[id].runsOn === "node");
     // A cluster step after every node's instance of the steps it follows; those it follows come first.
-    const clusterStep = (id: HostStep) => ({ ...planned(id, 0), after: HOST_STEP_SPECS[id].after.flatMap((dep) => Array.from({ length: nodes }, (_, node) => ({ node, id: dep }))) });
+    const clusterStep = (id: HostStep) => ({
+        ...planned(id, 0),
+        after: HOST_STEP_SPECS[id].after.flatMap((dep) => Array.from({ length: nodes }, (_, node) => ({ node, id: dep }))),
+    });
     const early = clusterSteps.filter((id) => HOST_STEP_SPECS[id].after.every((dep) => dep === "preflight"));
     for (const id of early) plan.push(clusterStep(id));
     for (let node = 0; node < nodes; node++) {
@@ -195,7 +198,13 @@ export function reviewedSteps(values: HostValues, scim: boolean): Record<string,
     return Object.fromEntries(
         steps.map((id) => {
             const env = Object.entries(stepEnv(id, values, "")).filter(([name]) => shown(id, name));
-            return [id, { does: stepDescription(id), values: Object.fromEntries(env.map(([name, value]) => [name, value.includes("\n") ? value.split("\n").filter(Boolean) : value])) }];
+            return [
+                id,
+                {
+                    does: stepDescription(id),
+                    values: Object.fromEntries(env.map(([name, value]) => [name, value.includes("\n") ? value.split("\n").filter(Boolean) : value])),
+                },
+            ];
         }),
     );
 }

@@ -74,9 +74,12 @@ export function extraSettingProblem(option: string, value: string): string | und
     const type = DOCUMENTED_RSERVER_OPTIONS.get(option);
     if ((MANAGED_RSERVER_KEYS as readonly string[]).includes(option)) {
         const source = MANAGED_KEY_SOURCES[option as ManagedRserverKey];
-        return source ? `${option} is set by the program from ${source}: set ${source} instead` : `${option} is set by the program itself (Entra ID sign-in and provisioning need it): it cannot be an extra setting`;
+        return source
+            ? `${option} is set by the program from ${source}: set ${source} instead`
+            : `${option} is set by the program itself (Entra ID sign-in and provisioning need it): it cannot be an extra setting`;
     }
-    if (!type) return `${option} is not in the list of documented rserver.conf options (host/rserver-options.txt, from Posit's rserver.conf reference): an unknown option stops rserver from starting. Check the spelling; add a real option to the list with the page that documents it`;
+    if (!type)
+        return `${option} is not in the list of documented rserver.conf options (host/rserver-options.txt, from Posit's rserver.conf reference): an unknown option stops rserver from starting. Check the spelling; add a real option to the list with the page that documents it`;
     if (option === "secure-cookie-key-file") {
         return "secure-cookie-key-file is read before rserver.conf is written (the client secret is encrypted with that key): change it on every node by hand, then replace the preflights (pulumi up --replace)";
     }

@@ -14,7 +14,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export type HostStep = "preflight" | "encrypt-client-secret" | "client-secret" | "rserver-conf" | "home-directories" | "nss" | "nscd" | "restart" | "scim-token";
+export type HostStep =
+    "preflight" | "encrypt-client-secret" | "client-secret" | "rserver-conf" | "home-directories" | "nss" | "nscd" | "restart" | "scim-token";
 
 /** Everything the program knows about a host step, in one place: the component, the check and the tests derive from it. */
 export interface StepSpec {
@@ -91,7 +92,10 @@ export function canonicalScript(script: string): string {
         .join("\n");
 }
 
-export const scriptDigest = (step: HostStep) => createHash("sha256").update(canonicalScript(stepScript(step))).digest("hex");
+export const scriptDigest = (step: HostStep) =>
+    createHash("sha256")
+        .update(canonicalScript(stepScript(step)))
+        .digest("hex");
 
 /**
  * What the scripts a host holds are known by: every step's version. The resource that installs the

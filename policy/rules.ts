@@ -27,7 +27,9 @@ export const assignmentRequired: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         if (args.type !== SERVICE_PRINCIPAL) return;
         if (args.props.appRoleAssignmentRequired !== true) {
-            report(`${args.name}: set appRoleAssignmentRequired: true ("Assignment required? = Yes"); without it every user of the tenant can sign in to Workbench.`);
+            report(
+                `${args.name}: set appRoleAssignmentRequired: true ("Assignment required? = Yes"); without it every user of the tenant can sign in to Workbench.`,
+            );
         }
     },
 };
@@ -62,13 +64,17 @@ export const hostKeyPinned: ResourceValidationPolicy = {
         if (args.type !== REMOTE_COMMAND) return;
         const hostKey: unknown = args.props.connection?.hostKey;
         if (typeof hostKey !== "string" || hostKey.trim() === "") {
-            report(`${args.name}: connection.hostKey is not set, so the SSH connection accepts any host key; set host.hostKey (ssh-keyscan -t ed25519 <host>).`);
+            report(
+                `${args.name}: connection.hostKey is not set, so the SSH connection accepts any host key; set host.hostKey (ssh-keyscan -t ed25519 <host>).`,
+            );
         }
         const proxy: unknown = args.props.connection?.proxy;
         if (proxy !== undefined && proxy !== null) {
             const proxyKey: unknown = (proxy as { hostKey?: unknown }).hostKey;
             if (typeof proxyKey !== "string" || proxyKey.trim() === "") {
-                report(`${args.name}: connection.proxy.hostKey is not set, so the SSH connection to the bastion accepts any host key; set bastion.hostKey (ssh-keyscan -t ed25519 <bastion>).`);
+                report(
+                    `${args.name}: connection.proxy.hostKey is not set, so the SSH connection to the bastion accepts any host key; set bastion.hostKey (ssh-keyscan -t ed25519 <bastion>).`,
+                );
             }
         }
     },
@@ -127,7 +133,13 @@ const stdinSecret = (props: Record<string, any>) => {
 
 /** The secrets a host command itself carries: what it sends on stdin and its SSH credentials. */
 const ownSecrets = (props: Record<string, any>) =>
-    secretLines([stdinSecret(props), known(() => props.connection?.privateKey), known(() => props.connection?.password), known(() => props.connection?.proxy?.privateKey), known(() => props.connection?.proxy?.password)]);
+    secretLines([
+        stdinSecret(props),
+        known(() => props.connection?.privateKey),
+        known(() => props.connection?.password),
+        known(() => props.connection?.proxy?.privateKey),
+        known(() => props.connection?.proxy?.password),
+    ]);
 
 export const noSecretInCommand: ResourceValidationPolicy = {
     name: "no-secret-in-command-string",
@@ -145,7 +157,8 @@ export const noStackSecretInCommand: StackValidationPolicy = {
     validateStack: (args, report) => {
         const secrets = secretLines(
             args.resources.flatMap((r) => {
-                if (r.type === REMOTE_COMMAND) return [stdinSecret(r.props), known(() => r.props.connection?.privateKey), known(() => r.props.connection?.proxy?.privateKey)];
+                if (r.type === REMOTE_COMMAND)
+                    return [stdinSecret(r.props), known(() => r.props.connection?.privateKey), known(() => r.props.connection?.proxy?.privateKey)];
                 if (r.type === APPLICATION_PASSWORD) return [known(() => r.props.value)];
                 if (r.type === SYNCHRONIZATION_SECRET) {
                     const credentials = known(() => r.props.credentials) as Credential[] | undefined;
@@ -164,5 +177,11 @@ function config(args: ResourceValidationArgs): GuardrailConfig {
     return { maxSecretDays: 365, ...args.getConfig<Partial<GuardrailConfig>>() };
 }
 
-export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [assignmentRequired, secretEndDate, hostKeyPinned, scimHttps, noSecretInCommand, noStackSecretInCommand];
-
+export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> = [
+    assignmentRequired,
+    secretEndDate,
+    hostKeyPinned,
+    scimHttps,
+    noSecretInCommand,
+    noStackSecretInCommand,
+];

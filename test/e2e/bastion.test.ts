@@ -18,11 +18,18 @@ const SECRET = "Bst~bastion-client-secret-0123456789abcdef";
 /** What each run did, printed at the end (for docs/measured.md and the troubleshooting table). */
 const measured: string[] = [];
 
-const sudoApplies = async (sb: Sandbox) => (await sb.readFile("/var/log/sudo.log").catch(() => "")).split("\n").filter((l) => / (apply|remove)$/.test(l)).length;
+const sudoApplies = async (sb: Sandbox) =>
+    (await sb.readFile("/var/log/sudo.log").catch(() => "")).split("\n").filter((l) => / (apply|remove)$/.test(l)).length;
 /** Every file the program keeps on the host: inode, change time, hash (a rewrite shows). */
 const stateFiles = async (sb: Sandbox) =>
-    (await sb.exec("find /var/lib/posit-workbench-entra -type f | sort | while read -r f; do printf '%s %s %s\\n' \"$(stat -c '%i %Z' \"$f\")\" \"$(sha256sum < \"$f\")\" \"$f\"; done")).stdout;
-const bastionConfig = (jump: Sandbox, port: number, hostKey = jump.hostPublicKey) => ({ [`${NS}:bastion`]: { value: JSON.stringify({ address: "127.0.0.1", port, user: jump.user, hostKey }) } });
+    (
+        await sb.exec(
+            'find /var/lib/posit-workbench-entra -type f | sort | while read -r f; do printf \'%s %s %s\\n\' "$(stat -c \'%i %Z\' "$f")" "$(sha256sum < "$f")" "$f"; done',
+        )
+    ).stdout;
+const bastionConfig = (jump: Sandbox, port: number, hostKey = jump.hostPublicKey) => ({
+    [`${NS}:bastion`]: { value: JSON.stringify({ address: "127.0.0.1", port, user: jump.user, hostKey }) },
+});
 
 describe("the real engine", async () => {
     const skip = await engineUnavailable();
@@ -67,7 +74,9 @@ function onlyThroughBastion() {
         expect(countSequence(await systemctlCalls(node), RESTART_SEQUENCE)).toBe(1);
         expect(await node.readFile("/etc/rstudio/rserver.conf")).toContain("auth-openid=1");
         const after = await logins();
-        measured.push(`first up: ${after.node - before.node} logins on the node, ${after.jump - before.jump} on the bastion, ${relay.connections()} connections relayed to the bastion so far`);
+        measured.push(
+            `first up: ${after.node - before.node} logins on the node, ${after.jump - before.jump} on the bastion, ${relay.connections()} connections relayed to the bastion so far`,
+        );
         // Every login on the node came through the bastion: one bastion login (and relayed connection) for each.
         expect(after.node - before.node).toBeGreaterThan(0);
         expect(after.jump - before.jump).toBe(after.node - before.node);
@@ -97,12 +106,22 @@ function onlyThroughBastion() {
         );
         // The command provider's message (remote/connection.go): "proxy: … ssh: handshake failed: ssh: host key mismatch".
         expect(failed).toMatch(/proxy: .*host key mismatch/);
-        measured.push(`wrong bastion host key, the engine says: ${failed.split("\n").filter((l) => /proxy:/.test(l))[0]?.trim()}`);
+        measured.push(
+            `wrong bastion host key, the engine says: ${failed
+                .split("\n")
+                .filter((l) => /proxy:/.test(l))[0]
+                ?.trim()}`,
+        );
         const check = await runCheck(e, ["--stack", e.stack.name]);
         logs.push(check.stdout, check.stderr);
         expect(check.code).toBe(1);
         expect(check.stdout).toContain(`error: bastion 127.0.0.1:${relay.port}: host key mismatch`);
-        measured.push(`wrong bastion host key, the check says: ${check.stdout.split("\n").find((l) => l.includes("error:"))?.trim()}`);
+        measured.push(
+            `wrong bastion host key, the check says: ${check.stdout
+                .split("\n")
+                .find((l) => l.includes("error:"))
+                ?.trim()}`,
+        );
         expect((await logins()).node).toBe(before.node);
         expect(await sudoApplies(node)).toBe(before.applies);
         expect(await fingerprints(node, MANAGED_FILES)).toEqual(before.files);

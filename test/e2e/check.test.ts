@@ -23,8 +23,7 @@ interface JsonStep {
     problems: string[];
 }
 
-const statuses = (run: CliRun) =>
-    Object.fromEntries((JSON.parse(run.stdout).nodes[0].steps as JsonStep[]).map((s) => [s.step, s.status]));
+const statuses = (run: CliRun) => Object.fromEntries((JSON.parse(run.stdout).nodes[0].steps as JsonStep[]).map((s) => [s.step, s.status]));
 
 describe("npm run check", async () => {
     describe.skipIf(await engineUnavailable())("through the engine", () => {
@@ -44,7 +43,11 @@ describe("npm run check", async () => {
         afterAll(async () => {
             // No secret in any output: text, JSON, progress lines, errors.
             const encrypted = /client-secret=(.*)/.exec(await sb.readFile("/etc/rstudio/openid-client-secret"))![1];
-            const secrets = { "client secret": SECRET, "encrypted client secret": encrypted, ...Object.fromEntries(tokens.map((t, i) => [`SCIM token ${i}`, t])) };
+            const secrets = {
+                "client secret": SECRET,
+                "encrypted client secret": encrypted,
+                ...Object.fromEntries(tokens.map((t, i) => [`SCIM token ${i}`, t])),
+            };
             expect(secretsIn({ "check output": outputs.join("\n") }, secrets, [sb])).toEqual([]);
             await sb?.stop();
         });
@@ -60,7 +63,11 @@ describe("npm run check", async () => {
             // SCIM: the endpoint as Entra ID sees it (this stack's name does not resolve: a warning), no job read (external app).
             expect(JSON.parse(run.stdout).sections).toEqual([
                 { name: "entra", status: "ok", lines: ["entraMode external: the app's owners run its provisioning job (not read)"] },
-                { name: "scim-endpoint", status: "warning", lines: [expect.stringMatching(/^https:\/\/workbench\.e2e\.test\/scim\/v2 is not reachable from this machine \((ENOTFOUND|EAI_AGAIN)\)/)] },
+                {
+                    name: "scim-endpoint",
+                    status: "warning",
+                    lines: [expect.stringMatching(/^https:\/\/workbench\.e2e\.test\/scim\/v2 is not reachable from this machine \((ENOTFOUND|EAI_AGAIN)\)/)],
+                },
             ]);
 
             const text = keep(await runCheck(e, ["--stack", e.stack.name]));
@@ -107,15 +114,18 @@ describe("npm run check", async () => {
             expect(text.code).toBe(2);
             const repair = /^ {2}(pulumi up --stack .*)$/m.exec(text.stdout)?.[1];
             expect(repair, text.stdout).toBeDefined();
-            for (const step of ["rserver-conf", "home-directories", "nss", "nscd", "restart", "scim-token"]) expect(repair).toMatch(new RegExp(`--replace '[^']*-${step}'`));
+            for (const step of ["rserver-conf", "home-directories", "nss", "nscd", "restart", "scim-token"])
+                expect(repair).toMatch(new RegExp(`--replace '[^']*-${step}'`));
 
             // As printed, from the project directory; PULUMI_SKIP_CONFIRMATIONS answers the prompt as a person would.
             await sb.exec(": > /var/log/standin/systemctl.log");
-            await promisify(execFile)("bash", ["-c", repair!], { cwd: e.workDir, env: { ...process.env, ...e.env, PULUMI_SKIP_CONFIRMATIONS: "true" }, maxBuffer: 16 << 20 }).catch(
-                (error: { stdout: string; stderr: string }) => {
-                    throw new Error(`the repair failed:\n${error.stdout}\n${error.stderr}`);
-                },
-            );
+            await promisify(execFile)("bash", ["-c", repair!], {
+                cwd: e.workDir,
+                env: { ...process.env, ...e.env, PULUMI_SKIP_CONFIRMATIONS: "true" },
+                maxBuffer: 16 << 20,
+            }).catch((error: { stdout: string; stderr: string }) => {
+                throw new Error(`the repair failed:\n${error.stdout}\n${error.stderr}`);
+            });
             expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBeLessThanOrEqual(1);
             const after = keep(await runCheck(e, ["--stack", e.stack.name, "--json"]));
             expect(after.code, after.stdout).toBe(0);
@@ -151,7 +161,9 @@ describe("npm run check", async () => {
                 await unreachable.stack.setAllConfig({ ...config, [`${NS}:hosts`]: { value: JSON.stringify([hosts[0], { ...hosts[1], port: closed }]) } });
                 const down = keep(await runCheck(unreachable, ["--stack", unreachable.stack.name]));
                 expect(down.code).toBe(1);
-                expect(down.stdout).toContain(`node2 (${other.host}:${closed})\n  error: node2 (${other.host}:${closed}): cannot connect over SSH as admin: connect ECONNREFUSED ${other.host}:${closed}`);
+                expect(down.stdout).toContain(
+                    `node2 (${other.host}:${closed})\n  error: node2 (${other.host}:${closed}): cannot connect over SSH as admin: connect ECONNREFUSED ${other.host}:${closed}`,
+                );
 
                 const keys = await newStack(`checkkeys${process.pid}`);
                 await keys.stack.setAllConfig(config);

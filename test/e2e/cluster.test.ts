@@ -12,12 +12,17 @@ import { hostConfig, NS, SCRIPT_RESOURCES_PER_NODE, secretsIn, shareLogin, sshCo
 const SECRET = "Clu~cluster-client-secret-0123456789abcd";
 const KEY_FILE = "/var/lib/rstudio-server/secure-cookie-key";
 
-const encryptions = async (sb: Sandbox) => ((await sb.readFile("/var/log/standin/cmdlines.log")).match(/^--- \S+ \S*rstudio-server encrypt-password$/gm) ?? []).length;
+const encryptions = async (sb: Sandbox) =>
+    ((await sb.readFile("/var/log/standin/cmdlines.log")).match(/^--- \S+ \S*rstudio-server encrypt-password$/gm) ?? []).length;
 const tokens = tokenRows;
 /** When systemd last started Workbench on a node, and when a managed file of a node last changed (ns since the epoch). */
 const lastStart = async (sb: Sandbox) => BigInt((await sb.exec("stat -c %.9Y /var/log/standin/systemctl.log | tr -d .")).stdout.trim());
 const firstWrite = async (sb: Sandbox) =>
-    (await sb.exec(`stat -c %.9Y ${MANAGED_FILES.join(" ")} 2>/dev/null | tr -d .`)).stdout.split("\n").filter(Boolean).map(BigInt).sort((x, y) => (x < y ? -1 : 1))[0];
+    (await sb.exec(`stat -c %.9Y ${MANAGED_FILES.join(" ")} 2>/dev/null | tr -d .`)).stdout
+        .split("\n")
+        .filter(Boolean)
+        .map(BigInt)
+        .sort((x, y) => (x < y ? -1 : 1))[0];
 
 function clusterConfig(nodes: Sandbox[]) {
     return { ...hostConfig(nodes, SECRET, { cluster: true }), [`${NS}:provisioning`]: { value: "scim" } };
@@ -56,7 +61,12 @@ describe("a cluster", async () => {
             expect(await firstWrite(two)).toBeGreaterThan(await lastStart(one));
             expect(await one.readFile("/etc/rstudio/openid-client-secret")).toBe(await two.readFile("/etc/rstudio/openid-client-secret"));
             token = up.outputs.scimToken.value;
-            expect(secretsIn({ "state export": await e.exportPlain(), "engine output": up.stdout + up.stderr }, { "client secret": SECRET, "SCIM token": token }, [one, two])).toEqual([]);
+            expect(
+                secretsIn({ "state export": await e.exportPlain(), "engine output": up.stdout + up.stderr }, { "client secret": SECRET, "SCIM token": token }, [
+                    one,
+                    two,
+                ]),
+            ).toEqual([]);
         });
 
         it("checks the second node alone in sync (npm run check --node), the encrypted secret taken from the state", async () => {

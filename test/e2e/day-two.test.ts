@@ -21,7 +21,11 @@ const measured: string[] = [];
 const sudoApplies = async (sb: Sandbox) => (await sb.readFile("/var/log/sudo.log")).split("\n").filter((l) => / (apply|remove)$/.test(l)).length;
 /** Every file the program keeps on the host, the scripts and records included: inode, change time, hash (a rewrite shows). */
 const stateFiles = async (sb: Sandbox) =>
-    (await sb.exec("find /var/lib/posit-workbench-entra -type f | sort | while read -r f; do printf '%s %s %s\\n' \"$(stat -c '%i %Z' \"$f\")\" \"$(sha256sum < \"$f\")\" \"$f\"; done")).stdout;
+    (
+        await sb.exec(
+            'find /var/lib/posit-workbench-entra -type f | sort | while read -r f; do printf \'%s %s %s\\n\' "$(stat -c \'%i %Z\' "$f")" "$(sha256sum < "$f")" "$f"; done',
+        )
+    ).stdout;
 
 describe("the real engine", async () => {
     describe.skipIf(await engineUnavailable())("day two", dayTwo);
@@ -35,7 +39,12 @@ function dayTwo() {
 
     /** An up, with what it did on the host: SSH connections, applies, restarts, and whether any file changed. */
     async function upAndMeasure(what: string) {
-        const before = { ssh: await sshConnections(sb), applies: await sudoApplies(sb), files: await fingerprints(sb, MANAGED_FILES), state: await stateFiles(sb) };
+        const before = {
+            ssh: await sshConnections(sb),
+            applies: await sudoApplies(sb),
+            files: await fingerprints(sb, MANAGED_FILES),
+            state: await stateFiles(sb),
+        };
         await sb.exec(": > /var/log/standin/systemctl.log");
         const started = Date.now();
         const up = await e.stack.up();
@@ -50,7 +59,9 @@ function dayTwo() {
             changes: Object.fromEntries(Object.entries(up.summary.resourceChanges ?? {}).filter(([k]) => k !== "same")),
             token: String(up.outputs.scimToken.value),
         };
-        measured.push(`${what}: ${after.ssh} SSH connections, ${after.applies} applies, ${after.restarts} restarts, ${seconds.toFixed(1)} s, changes ${JSON.stringify(after.changes)}`);
+        measured.push(
+            `${what}: ${after.ssh} SSH connections, ${after.applies} applies, ${after.restarts} restarts, ${seconds.toFixed(1)} s, changes ${JSON.stringify(after.changes)}`,
+        );
         return after;
     }
 

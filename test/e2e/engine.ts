@@ -14,7 +14,16 @@ import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation"
 
 const REPO = resolve(__dirname, "../..");
 /** The project as a user's clone has it: the program's modules at the top, its folders, the packages. */
-const PROJECT_FILES = [...readdirSync(REPO).filter((f) => f.endsWith(".ts")), "components", "host", "check", "policy", "node_modules", "package.json", "tsconfig.json"];
+const PROJECT_FILES = [
+    ...readdirSync(REPO).filter((f) => f.endsWith(".ts")),
+    "components",
+    "host",
+    "check",
+    "policy",
+    "node_modules",
+    "package.json",
+    "tsconfig.json",
+];
 export const PASSPHRASE = "e2e-passphrase-not-a-real-secret";
 
 let engineBin: Promise<string> | undefined;
@@ -73,7 +82,11 @@ export interface NewStackOptions {
  * index.ts (to measure another program side by side with this one). With `copyProgram`, the program's
  * files are copies the test may change (a new release of this program), not links to the repository's.
  */
-export async function newStack(stackName: string, program?: string, { copyProgram = false, withProviders = false, env: extraEnv = {} }: NewStackOptions = {}): Promise<EngineStack> {
+export async function newStack(
+    stackName: string,
+    program?: string,
+    { copyProgram = false, withProviders = false, env: extraEnv = {} }: NewStackOptions = {},
+): Promise<EngineStack> {
     const bin = await engine();
     const path = withProviders ? `${bin}:${await providers()}` : bin;
     const base = await mkdtemp(join(tmpdir(), "wb-e2e-"));
@@ -108,7 +121,13 @@ export async function newStack(stackName: string, program?: string, { copyProgra
         stateDir,
         env,
         // Not Stack.exportStack(): it passes --show-secrets.
-        exportPlain: async () => (await promisify(execFile)(join(bin, "pulumi"), ["stack", "export", "--stack", stackName, "--cwd", workDir], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 })).stdout,
+        exportPlain: async () =>
+            (
+                await promisify(execFile)(join(bin, "pulumi"), ["stack", "export", "--stack", stackName, "--cwd", workDir], {
+                    env: { ...process.env, ...env },
+                    maxBuffer: 64 << 20,
+                })
+            ).stdout,
     };
 }
 
@@ -149,7 +168,11 @@ export interface CliRun {
 /** `npm run check -- <args>` as a user runs it from the stack's project directory (tsx check/cli.ts). */
 export function runCheck(e: EngineStack, args: string[]): Promise<CliRun> {
     // The project's own check (a copied program's, when the test changed it).
-    return promisify(execFile)(join(REPO, "node_modules/.bin/tsx"), [join(e.workDir, "check/cli.ts"), ...args], { cwd: e.workDir, env: { ...process.env, ...e.env }, maxBuffer: 16 << 20 }).then(
+    return promisify(execFile)(join(REPO, "node_modules/.bin/tsx"), [join(e.workDir, "check/cli.ts"), ...args], {
+        cwd: e.workDir,
+        env: { ...process.env, ...e.env },
+        maxBuffer: 16 << 20,
+    }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
         (error: CliRun) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
     );

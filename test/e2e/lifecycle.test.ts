@@ -45,7 +45,10 @@ const GROUP_AND_EXTRA_LINES = [
 const WB_USER = { name: "wbuser", uid: 20001, gid: 20001, home: "/home/wbuser" };
 const sudoLines = async (sb: Sandbox) => (await sb.readFile("/var/log/sudo.log")).split("\n").filter((l) => l.includes("COMMAND=")).length;
 const decryptedSecret = async (sb: Sandbox) =>
-    workbenchDecrypt(/client-secret=(.*)/.exec(await sb.readFile("/etc/rstudio/openid-client-secret"))![1], await sb.readFile("/var/lib/rstudio-server/secure-cookie-key"));
+    workbenchDecrypt(
+        /client-secret=(.*)/.exec(await sb.readFile("/etc/rstudio/openid-client-secret"))![1],
+        await sb.readFile("/var/lib/rstudio-server/secure-cookie-key"),
+    );
 
 describe("the real engine", async () => {
     describe.skipIf(await engineUnavailable())("end to end", lifecycle);
@@ -75,9 +78,17 @@ function lifecycle() {
 
     /** Scans the plain state export, the engine's output and both sandboxes' logs for secrets. */
     async function expectNoSecretsLeaked(stage: string, { stateHasSecrets = true } = {}) {
-        const sources: Record<string, string> = { "state export": await e.exportPlain(), "engine output": engineOutput.join("\n"), "engine events": engineEvents.join("\n") };
-        for (const [name, sb] of [["a", a], ["b", b]] as const) {
-            sources[`sandbox ${name} logs`] = (await sb.exec("cat /var/log/sudo.log /var/log/standin/*.log 2>/dev/null")).stdout + (await readFile(join(sb.dir, "sshd.log"), "utf8"));
+        const sources: Record<string, string> = {
+            "state export": await e.exportPlain(),
+            "engine output": engineOutput.join("\n"),
+            "engine events": engineEvents.join("\n"),
+        };
+        for (const [name, sb] of [
+            ["a", a],
+            ["b", b],
+        ] as const) {
+            sources[`sandbox ${name} logs`] =
+                (await sb.exec("cat /var/log/sudo.log /var/log/standin/*.log 2>/dev/null")).stdout + (await readFile(join(sb.dir, "sshd.log"), "utf8"));
         }
         expect(engineEvents.length, "events received").toBeGreaterThan(0);
         // Secrets are in the state only encrypted; none before the first up and after destroy.
@@ -109,7 +120,13 @@ function lifecycle() {
         }
         // What a reviewer must see before anything runs as root, one value a line (the engine cuts
         // long strings): every rserver.conf line, the client id, the PAM, NSS and NSCD changes.
-        for (const line of ["auth-openid=1", `auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`, "auth-openid-username-claim=preferred_username", "user-provisioning-enabled=1", ...GROUP_AND_EXTRA_LINES]) {
+        for (const line of [
+            "auth-openid=1",
+            `auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`,
+            "auth-openid-username-claim=preferred_username",
+            "user-provisioning-enabled=1",
+            ...GROUP_AND_EXTRA_LINES,
+        ]) {
             expect(text).toMatch(new RegExp(`\\[\\d+\\]: "${line.replace(/[.]/g, "\\.")}"`));
         }
         expect(text).toContain(`WB_CLIENT_ID: "${CLIENT_ID}"`);
@@ -217,7 +234,11 @@ function lifecycle() {
         expect(up.summary.result).toBe("succeeded");
         // The node's steps are named after its address: new ones are created, the old ones deleted;
         // the two steps that run once follow the first node (replaced).
-        expect(up.summary.resourceChanges).toMatchObject({ create: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE, delete: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE, replace: 2 });
+        expect(up.summary.resourceChanges).toMatchObject({
+            create: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE,
+            delete: STEPS_PER_NODE + SCRIPT_RESOURCES_PER_NODE,
+            replace: 2,
+        });
         expect(await fingerprints(a, MANAGED_FILES)).toEqual(beforeA);
         expect((await getent(a, "passwd", WB_USER.name)).code).toBe(2);
         expect((await getent(b, "passwd", WB_USER.name)).line).toBe(passwdLine(WB_USER));

@@ -47,7 +47,10 @@ function managedConfig(sb: Sandbox, provisioning: "jit" | "scim", extra: Record<
 
 const decryptedSecretFile = async (sb: Sandbox) => {
     const file = await sb.readFile("/etc/rstudio/openid-client-secret");
-    return { clientId: /client-id=(.*)/.exec(file)![1], secret: await workbenchDecrypt(/client-secret=(.*)/.exec(file)![1], await sb.readFile("/var/lib/rstudio-server/secure-cookie-key")) };
+    return {
+        clientId: /client-id=(.*)/.exec(file)![1],
+        secret: await workbenchDecrypt(/client-secret=(.*)/.exec(file)![1], await sb.readFile("/var/lib/rstudio-server/secure-cookie-key")),
+    };
 };
 
 /** The engine's printed output and event stream (all but the SDK's debug diagnostics, see lifecycle.test.ts). */
@@ -102,7 +105,15 @@ describe("a managed Entra app through the real engine and providers", async () =
             await sb.writeFile("/var/lib/standin/version", "2025.09.0+387.pro2 Workbench (Cucumberleaf Sunflower) for Ubuntu Jammy\n");
             before = await fingerprints(sb, MANAGED_FILES);
             e = await newStack(`managed${process.pid}`, undefined, { withProviders: true, env: graph.env() });
-            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, ...JIT_EXTRAS }));
+            await e.stack.setAllConfig(
+                managedConfig(sb, "jit", {
+                    assignedUsers: [userId],
+                    assignedGroups: [groupId],
+                    assignedGroupNames: [GROUP_NAME],
+                    adminConsent: true,
+                    ...JIT_EXTRAS,
+                }),
+            );
         });
         afterAll(async () => {
             await Promise.all([sb?.stop(), graph?.stop()]);
@@ -112,7 +123,14 @@ describe("a managed Entra app through the real engine and providers", async () =
             const connections = await sshConnections(sb);
             const preview = await e.stack.preview({ diff: true, ...watch.opts });
             expect(preview.changeSummary.create).toBeGreaterThan(0);
-            for (const type of ["azuread:index/application:Application", "azuread:index/servicePrincipal:ServicePrincipal", "azuread:index/applicationPassword:ApplicationPassword", "azuread:index/appRoleAssignment:AppRoleAssignment", "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant", "time:index/rotating:Rotating"]) {
+            for (const type of [
+                "azuread:index/application:Application",
+                "azuread:index/servicePrincipal:ServicePrincipal",
+                "azuread:index/applicationPassword:ApplicationPassword",
+                "azuread:index/appRoleAssignment:AppRoleAssignment",
+                "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant",
+                "time:index/rotating:Rotating",
+            ]) {
                 expect(preview.stdout).toContain(type);
             }
             expect(graph.writes()).toEqual([]);
@@ -163,7 +181,10 @@ describe("a managed Entra app through the real engine and providers", async () =
                 ].sort(),
             );
             // Delegated Azure credentials: the API's permission by the id its service principal gives, and the scopes on the host.
-            expect(app.requiredResourceAccess).toContainEqual({ resourceAppId: AZURE_STORAGE_APP_ID, resourceAccess: [{ id: AZURE_STORAGE_SCOPES.user_impersonation, type: "Scope" }] });
+            expect(app.requiredResourceAccess).toContainEqual({
+                resourceAppId: AZURE_STORAGE_APP_ID,
+                resourceAccess: [{ id: AZURE_STORAGE_SCOPES.user_impersonation, type: "Scope" }],
+            });
             expect((await sb.readFile("/etc/rstudio/rserver.conf")).split("\n")).toContain("auth-openid-scopes=openid profile email offline_access");
             await expectNoSecretsLeaked("up");
         });
@@ -185,7 +206,10 @@ describe("a managed Entra app through the real engine and providers", async () =
             const writes = graph.writes().length;
             const connections = await sshConnections(sb);
             const up = await e.stack.up({ refresh: true, diff: true, ...watch.opts });
-            expect(Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same"), up.stdout).toEqual([]);
+            expect(
+                Object.keys(up.summary.resourceChanges ?? {}).filter((k) => k !== "same"),
+                up.stdout,
+            ).toEqual([]);
             expect(graph.writes().slice(writes)).toEqual([]);
             expect(graph.issuedSecrets).toHaveLength(1);
             expect(await sshConnections(sb)).toBe(connections);
@@ -195,7 +219,16 @@ describe("a managed Entra app through the real engine and providers", async () =
 
         it("replaces the client secret when its end date changes: the new one reaches the host before the old one goes", async () => {
             await sb.exec(": > /var/log/standin/systemctl.log");
-            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, secretGraceDays: 20, ...JIT_EXTRAS }));
+            await e.stack.setAllConfig(
+                managedConfig(sb, "jit", {
+                    assignedUsers: [userId],
+                    assignedGroups: [groupId],
+                    assignedGroupNames: [GROUP_NAME],
+                    adminConsent: true,
+                    secretGraceDays: 20,
+                    ...JIT_EXTRAS,
+                }),
+            );
             const up = await e.stack.up(watch.opts);
             expect(up.summary.result).toBe("succeeded");
             expect(up.summary.resourceChanges?.replace).toBe(1);
@@ -218,7 +251,16 @@ describe("a managed Entra app through the real engine and providers", async () =
             const second = graph.addUser("Grace Hopper");
             const writes = graph.writes().length;
             const connections = await sshConnections(sb);
-            await e.stack.setAllConfig(managedConfig(sb, "jit", { assignedUsers: [userId, second], assignedGroups: [groupId], assignedGroupNames: [GROUP_NAME], adminConsent: true, secretGraceDays: 20, ...JIT_EXTRAS }));
+            await e.stack.setAllConfig(
+                managedConfig(sb, "jit", {
+                    assignedUsers: [userId, second],
+                    assignedGroups: [groupId],
+                    assignedGroupNames: [GROUP_NAME],
+                    adminConsent: true,
+                    secretGraceDays: 20,
+                    ...JIT_EXTRAS,
+                }),
+            );
             const up = await e.stack.up(watch.opts);
             expect(Object.fromEntries(Object.entries(up.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"))).toEqual({ create: 1 });
             const added = graph.writes().slice(writes);
@@ -232,7 +274,11 @@ describe("a managed Entra app through the real engine and providers", async () =
             const result = await e.stack.destroy(watch.opts);
             expect(result.summary.result).toBe("succeeded");
             expect([...graph.applications.values()]).toEqual([]);
-            expect([...graph.servicePrincipals.values()].map((s) => s.displayName).sort()).toEqual(["Azure Storage", "Microsoft Graph", "posit-workbench-entra CI"]);
+            expect([...graph.servicePrincipals.values()].map((s) => s.displayName).sort()).toEqual([
+                "Azure Storage",
+                "Microsoft Graph",
+                "posit-workbench-entra CI",
+            ]);
             expect(graph.assignments.size).toBe(0);
             expect(graph.grants.size).toBe(0);
             expect(await fingerprints(sb, MANAGED_FILES)).toEqual(before);
@@ -247,7 +293,11 @@ describe("a managed Entra app through the real engine and providers", async () =
         let e: EngineStack;
         let before: Record<string, string>;
         const watch = engineWatch();
-        const token = () => graph.syncSecrets.values().next().value?.find((p) => p.key === "SecretToken")?.value ?? "";
+        const token = () =>
+            graph.syncSecrets
+                .values()
+                .next()
+                .value?.find((p) => p.key === "SecretToken")?.value ?? "";
 
         async function expectNoSecretsLeaked(stage: string, { stateHasSecrets = true } = {}) {
             const sources = { "state export": await e.exportPlain(), "engine output": watch.output.join("\n"), "engine events": watch.events.join("\n") };
@@ -322,8 +372,18 @@ describe("a managed Entra app through the real engine and providers", async () =
             const sp = [...graph.servicePrincipals.values()].find((s) => s.applicationTemplateId === NON_GALLERY_TEMPLATE_ID)!;
             const pairs = graph.syncSecrets.get(sp.id as string)!;
             expect(pairs.map((p) => p.key)).toEqual(["BaseAddress", "SecretToken", "SyncAll", "SyncNotificationSettings"]);
-            expect(JSON.parse(pairs.find((p) => p.key === "SyncNotificationSettings")!.value)).toEqual({ Enabled: true, Recipients: "workbench-admins@example.com", DeleteThresholdEnabled: true, DeleteThresholdValue: 500 });
-            expect(graph.writes().slice(writes).map((w) => `${w.method} ${w.path.replace(/[0-9a-f-]{36}/g, "<id>")}`)).toEqual(["PUT /servicePrincipals/<id>/synchronization/secrets"]);
+            expect(JSON.parse(pairs.find((p) => p.key === "SyncNotificationSettings")!.value)).toEqual({
+                Enabled: true,
+                Recipients: "workbench-admins@example.com",
+                DeleteThresholdEnabled: true,
+                DeleteThresholdValue: 500,
+            });
+            expect(
+                graph
+                    .writes()
+                    .slice(writes)
+                    .map((w) => `${w.method} ${w.path.replace(/[0-9a-f-]{36}/g, "<id>")}`),
+            ).toEqual(["PUT /servicePrincipals/<id>/synchronization/secrets"]);
             expect([...graph.syncJobs.values()].map((j) => j.id)).toEqual([job]);
             expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBe(0);
             // The up probed https://<hostname>/scim/v2 before the job (components/scimCertificateGate.ts): out of reach here, a warning.

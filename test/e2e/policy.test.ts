@@ -22,7 +22,10 @@ describe("the policy pack", async () => {
         it("is what the workflows run: `policyPacks: policy` from the project directory, as these previews do", () => {
             for (const workflow of ["preview.yml", "pulumi-stack.yml"]) {
                 const text = readFileSync(join(WORKFLOWS, workflow), "utf8");
-                expect(text.match(/^\s*policyPacks:\s*(\S+)\s*$/gm)?.map((l) => l.trim()), workflow).toEqual(["policyPacks: policy"]);
+                expect(
+                    text.match(/^\s*policyPacks:\s*(\S+)\s*$/gm)?.map((l) => l.trim()),
+                    workflow,
+                ).toEqual(["policyPacks: policy"]);
             }
             // The pull request comment is the preview with its diff: where a reviewer reads the values.
             expect(readFileSync(join(WORKFLOWS, "preview.yml"), "utf8")).toMatch(/^\s*diff: true\s*$/m);

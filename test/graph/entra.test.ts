@@ -12,7 +12,13 @@ interface Reply {
 }
 
 /** One HTTPS request to `host` through the stand-in's proxy (CONNECT, then TLS trusting only its CA). */
-function call(graph: FakeEntra, host: string, method: string, path: string, { body, token, form }: { body?: unknown; token?: string; form?: Record<string, string> } = {}): Promise<Reply> {
+function call(
+    graph: FakeEntra,
+    host: string,
+    method: string,
+    path: string,
+    { body, token, form }: { body?: unknown; token?: string; form?: Record<string, string> } = {},
+): Promise<Reply> {
     const proxy = new URL(graph.env().HTTPS_PROXY);
     return new Promise((resolve, reject) => {
         httpRequest({ host: proxy.hostname, port: proxy.port, method: "CONNECT", path: `${host}:443` })
@@ -28,11 +34,16 @@ function call(graph: FakeEntra, host: string, method: string, path: string, { bo
                         ca: readFileSync(graph.caFile),
                         method,
                         path,
-                        headers: { "Content-Type": form ? "application/x-www-form-urlencoded" : "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+                        headers: {
+                            "Content-Type": form ? "application/x-www-form-urlencoded" : "application/json",
+                            ...(token ? { Authorization: `Bearer ${token}` } : {}),
+                        },
                     } as never,
                     (r) => {
                         let text = "";
-                        r.on("data", (c) => (text += c)).on("end", () => resolve({ status: r.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+                        r.on("data", (c) => (text += c)).on("end", () =>
+                            resolve({ status: r.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }),
+                        );
                     },
                 );
                 req.on("error", reject);
@@ -56,7 +67,12 @@ describe("the Entra ID and Graph stand-in", () => {
     });
 
     it("issues a token for the deployer's secret only, with the claims the provider reads", async () => {
-        const form = { client_id: graph.deployer.clientId, client_secret: graph.deployer.secret, grant_type: "client_credentials", scope: `https://${GRAPH_HOST}/.default` };
+        const form = {
+            client_id: graph.deployer.clientId,
+            client_secret: graph.deployer.secret,
+            grant_type: "client_credentials",
+            scope: `https://${GRAPH_HOST}/.default`,
+        };
         const wrong = await call(graph, LOGIN_HOST, "POST", `/${graph.tenantId}/oauth2/v2.0/token`, { form: { ...form, client_secret: "not-it" } });
         expect(wrong.status).toBe(401);
         expect(wrong.body.error_description).toMatch(/^AADSTS7000215/);
@@ -77,7 +93,10 @@ describe("the Entra ID and Graph stand-in", () => {
         const made = await g("POST", `/applicationTemplates/${NON_GALLERY_TEMPLATE_ID}/instantiate`, { displayName: "TEMP" });
         expect(made.status).toBe(201);
         const app = made.body.application as Record<string, unknown>;
-        const listed = await g("GET", `/applications?$filter=${encodeURIComponent(`applicationTemplateId eq '${NON_GALLERY_TEMPLATE_ID}' and displayName eq 'TEMP'`)}`);
+        const listed = await g(
+            "GET",
+            `/applications?$filter=${encodeURIComponent(`applicationTemplateId eq '${NON_GALLERY_TEMPLATE_ID}' and displayName eq 'TEMP'`)}`,
+        );
         expect((listed.body.value as { id: string }[]).map((a) => a.id)).toEqual([app.id]);
         const sps = await g("GET", `/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${app.appId as string}'`)}`);
         const sp = (sps.body.value as Record<string, unknown>[])[0];
@@ -91,12 +110,16 @@ describe("the Entra ID and Graph stand-in", () => {
 
     it("returns a password's secretText only when it is added", async () => {
         const app = [...graph.applications.values()][0];
-        const added = await g("POST", `/applications/${app.id as string}/addPassword`, { passwordCredential: { displayName: "p", endDateTime: "2030-01-01T00:00:00Z" } });
+        const added = await g("POST", `/applications/${app.id as string}/addPassword`, {
+            passwordCredential: { displayName: "p", endDateTime: "2030-01-01T00:00:00Z" },
+        });
         expect(added.status).toBe(200);
         expect(added.body.secretText).toHaveLength(40);
         const read = await g("GET", `/applications/${app.id as string}`);
         expect(JSON.stringify(read.body)).not.toContain(added.body.secretText as string);
-        expect((read.body.passwordCredentials as { keyId: string; endDateTime: string }[]).map((c) => [c.keyId, c.endDateTime])).toEqual([[added.body.keyId, "2030-01-01T00:00:00Z"]]);
+        expect((read.body.passwordCredentials as { keyId: string; endDateTime: string }[]).map((c) => [c.keyId, c.endDateTime])).toEqual([
+            [added.body.keyId, "2030-01-01T00:00:00Z"],
+        ]);
         expect((await g("POST", `/applications/${app.id as string}/removePassword`, { keyId: added.body.keyId })).status).toBe(204);
     });
 

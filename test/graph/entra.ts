@@ -44,8 +44,24 @@ export const AZURE_STORAGE_SCOPES = { user_impersonation: "03e0da56-190b-40ad-a8
  * template acceptance test declares the template's role on the application to match what Graph returns).
  */
 export const TEMPLATE_APP_ROLES = [
-    { allowedMemberTypes: ["User"], description: "User", displayName: "User", id: "18d14569-c3bd-439b-9a66-3a2aee01d14f", isEnabled: true, origin: "Application", value: null },
-    { allowedMemberTypes: ["User"], description: "msiam_access", displayName: "msiam_access", id: "b9632174-c057-4f7e-951b-be3adc52bfe6", isEnabled: true, origin: "Application", value: null },
+    {
+        allowedMemberTypes: ["User"],
+        description: "User",
+        displayName: "User",
+        id: "18d14569-c3bd-439b-9a66-3a2aee01d14f",
+        isEnabled: true,
+        origin: "Application",
+        value: null,
+    },
+    {
+        allowedMemberTypes: ["User"],
+        description: "msiam_access",
+        displayName: "msiam_access",
+        id: "b9632174-c057-4f7e-951b-be3adc52bfe6",
+        isEnabled: true,
+        origin: "Application",
+        value: null,
+    },
 ];
 
 /** Microsoft Graph's delegated scopes the program asks for (facts.md section 1). */
@@ -86,7 +102,8 @@ class GraphError extends Error {
     }
 }
 
-const notFound = (what: string) => new GraphError(404, "Request_ResourceNotFound", `Resource '${what}' does not exist or one of its queried reference-property objects are not present.`);
+const notFound = (what: string) =>
+    new GraphError(404, "Request_ResourceNotFound", `Resource '${what}' does not exist or one of its queried reference-property objects are not present.`);
 const badRequest = (message: string, code = "Request_BadRequest") => new GraphError(400, code, message);
 const b64url = (o: unknown) => Buffer.from(typeof o === "string" ? o : JSON.stringify(o)).toString("base64url");
 const SECRET_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~";
@@ -120,12 +137,41 @@ export class FakeEntra {
 
     constructor(private readonly options: FakeEntraOptions = {}) {
         // The deployer's own service principal, Microsoft Graph's and Azure Storage's, as tenants have them.
-        this.servicePrincipals.set(this.deployer.objectId, this.newServicePrincipal({ id: this.deployer.objectId, appId: this.deployer.clientId, displayName: "posit-workbench-entra CI" }));
-        const graphSp = this.newServicePrincipal({ appId: MICROSOFT_GRAPH_APP_ID, displayName: "Microsoft Graph", appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a" });
-        graphSp.oauth2PermissionScopes = Object.entries(GRAPH_SCOPES).map(([value, id]) => ({ id, value, type: "User", isEnabled: true, adminConsentDisplayName: value, adminConsentDescription: value, userConsentDisplayName: value, userConsentDescription: value }));
+        this.servicePrincipals.set(
+            this.deployer.objectId,
+            this.newServicePrincipal({ id: this.deployer.objectId, appId: this.deployer.clientId, displayName: "posit-workbench-entra CI" }),
+        );
+        const graphSp = this.newServicePrincipal({
+            appId: MICROSOFT_GRAPH_APP_ID,
+            displayName: "Microsoft Graph",
+            appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+        });
+        graphSp.oauth2PermissionScopes = Object.entries(GRAPH_SCOPES).map(([value, id]) => ({
+            id,
+            value,
+            type: "User",
+            isEnabled: true,
+            adminConsentDisplayName: value,
+            adminConsentDescription: value,
+            userConsentDisplayName: value,
+            userConsentDescription: value,
+        }));
         this.servicePrincipals.set(graphSp.id as string, graphSp);
-        const storageSp = this.newServicePrincipal({ appId: AZURE_STORAGE_APP_ID, displayName: "Azure Storage", appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a" });
-        storageSp.oauth2PermissionScopes = Object.entries(AZURE_STORAGE_SCOPES).map(([value, id]) => ({ id, value, type: "User", isEnabled: true, adminConsentDisplayName: value, adminConsentDescription: value, userConsentDisplayName: value, userConsentDescription: value }));
+        const storageSp = this.newServicePrincipal({
+            appId: AZURE_STORAGE_APP_ID,
+            displayName: "Azure Storage",
+            appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+        });
+        storageSp.oauth2PermissionScopes = Object.entries(AZURE_STORAGE_SCOPES).map(([value, id]) => ({
+            id,
+            value,
+            type: "User",
+            isEnabled: true,
+            adminConsentDisplayName: value,
+            adminConsentDescription: value,
+            userConsentDisplayName: value,
+            userConsentDescription: value,
+        }));
         this.servicePrincipals.set(storageSp.id as string, storageSp);
     }
 
@@ -139,7 +185,16 @@ export class FakeEntra {
     /** A security group in the directory; returns its object id. */
     addGroup(displayName: string): string {
         const id = randomUUID();
-        this.groups.set(id, { id, displayName, securityEnabled: true, mailEnabled: false, mailNickname: displayName.replace(/\W+/g, ""), groupTypes: [], description: null, visibility: null });
+        this.groups.set(id, {
+            id,
+            displayName,
+            securityEnabled: true,
+            mailEnabled: false,
+            mailNickname: displayName.replace(/\W+/g, ""),
+            groupTypes: [],
+            description: null,
+            visibility: null,
+        });
         return id;
     }
 
@@ -242,7 +297,13 @@ export class FakeEntra {
         } catch (e) {
             if (e instanceof GraphError) {
                 if (e.status === 501) this.unhandled.push(`${req.method} ${host}${url.pathname}${url.search}`);
-                send(e.status, { error: { code: e.code, message: e.message, innerError: { date: new Date().toISOString().slice(0, 19), "request-id": randomUUID(), "client-request-id": randomUUID() } } });
+                send(e.status, {
+                    error: {
+                        code: e.code,
+                        message: e.message,
+                        innerError: { date: new Date().toISOString().slice(0, 19), "request-id": randomUUID(), "client-request-id": randomUUID() },
+                    },
+                });
             } else {
                 this.unhandled.push(`${req.method} ${host}${url.pathname}: ${(e as Error).message}`);
                 send(500, { error: { code: "InternalServerError", message: (e as Error).message } });
@@ -264,16 +325,39 @@ export class FakeEntra {
         const m = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
         if (method !== "POST" || !m) throw new GraphError(501, "NotImplemented", `${method} ${url.pathname}`);
         const form = new URLSearchParams(raw);
-        const fail = (status: number, error: string, description: string) => send(status, { error, error_description: `${description}\r\nTrace ID: ${randomUUID()}`, error_codes: [Number(description.slice(6, 13))], timestamp: new Date().toISOString() });
+        const fail = (status: number, error: string, description: string) =>
+            send(status, {
+                error,
+                error_description: `${description}\r\nTrace ID: ${randomUUID()}`,
+                error_codes: [Number(description.slice(6, 13))],
+                timestamp: new Date().toISOString(),
+            });
         if (m[1] !== this.tenantId) return fail(400, "invalid_request", `AADSTS90002: Tenant '${m[1]}' not found.`);
-        if (form.get("grant_type") !== "client_credentials") return fail(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.");
-        if (form.get("client_id") !== this.deployer.clientId) return fail(400, "unauthorized_client", `AADSTS700016: Application with identifier '${form.get("client_id")}' was not found in the directory.`);
+        if (form.get("grant_type") !== "client_credentials")
+            return fail(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.");
+        if (form.get("client_id") !== this.deployer.clientId)
+            return fail(400, "unauthorized_client", `AADSTS700016: Application with identifier '${form.get("client_id")}' was not found in the directory.`);
         if (form.get("client_secret") !== this.deployer.secret) return fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
-        if (form.get("scope") !== `https://${GRAPH_HOST}/.default`) return fail(400, "invalid_scope", `AADSTS1002012: The provided value for scope ${form.get("scope")} is not valid.`);
+        if (form.get("scope") !== `https://${GRAPH_HOST}/.default`)
+            return fail(400, "invalid_scope", `AADSTS1002012: The provided value for scope ${form.get("scope")} is not valid.`);
         const now = Math.floor(Date.now() / 1000);
         const token = [
             b64url({ typ: "JWT", alg: "RS256", kid: "posit-workbench-entra-test" }),
-            b64url({ aud: `https://${GRAPH_HOST}`, iss: `https://sts.windows.net/${this.tenantId}/`, iat: now, nbf: now, exp: now + 3599, appid: this.deployer.clientId, app_displayname: "posit-workbench-entra CI", idtyp: "app", oid: this.deployer.objectId, sub: this.deployer.objectId, tid: this.tenantId, roles: ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Synchronization.ReadWrite.All", "Group.Read.All"], ver: "1.0" }),
+            b64url({
+                aud: `https://${GRAPH_HOST}`,
+                iss: `https://sts.windows.net/${this.tenantId}/`,
+                iat: now,
+                nbf: now,
+                exp: now + 3599,
+                appid: this.deployer.clientId,
+                app_displayname: "posit-workbench-entra CI",
+                idtyp: "app",
+                oid: this.deployer.objectId,
+                sub: this.deployer.objectId,
+                tid: this.tenantId,
+                roles: ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Synchronization.ReadWrite.All", "Group.Read.All"],
+                ver: "1.0",
+            }),
             randomBytes(64).toString("base64url"),
         ].join(".");
         this.tokens.add(token);
@@ -299,14 +383,28 @@ export class FakeEntra {
                 if (is("GET", 3, "owners")) return [200, this.owners(this.application(id))];
                 break;
             case "servicePrincipals":
-                if (is("GET", 1)) return [200, this.list([...this.servicePrincipals.values()].map((sp) => this.spView(sp)), q)];
+                if (is("GET", 1))
+                    return [
+                        200,
+                        this.list(
+                            [...this.servicePrincipals.values()].map((sp) => this.spView(sp)),
+                            q,
+                        ),
+                    ];
                 if (is("GET", 2)) return [200, this.select(this.spView(this.servicePrincipal(id)), q)];
                 if (is("PATCH", 2)) return this.updateServicePrincipal(id, body);
                 if (is("DELETE", 2)) return this.deleteServicePrincipal(id);
                 if (is("GET", 3, "owners")) return [200, this.owners(this.servicePrincipal(id))];
                 if (sub === "appRoleAssignedTo") {
                     if (is("POST", 3)) return [201, this.assign(id, body)];
-                    if (is("GET", 3)) return [200, this.list([...this.assignments.values()].filter((a) => a.resourceId === this.servicePrincipal(id).id), q)];
+                    if (is("GET", 3))
+                        return [
+                            200,
+                            this.list(
+                                [...this.assignments.values()].filter((a) => a.resourceId === this.servicePrincipal(id).id),
+                                q,
+                            ),
+                        ];
                     if (is("GET", 4)) return [200, this.assignment(id, subId)];
                     if (is("DELETE", 4)) return this.unassign(id, subId);
                 }
@@ -378,7 +476,17 @@ export class FakeEntra {
      */
     private getApplicationTemplate(id: string): Json {
         if (id !== NON_GALLERY_TEMPLATE_ID) throw notFound(id);
-        return { id, displayName: "Custom", homePageUrl: null, supportedSingleSignOnModes: ["password", "saml", "notSupported"], supportedProvisioningTypes: ["sync"], logoUrl: null, categories: [], publisher: "Microsoft Corporation", description: null };
+        return {
+            id,
+            displayName: "Custom",
+            homePageUrl: null,
+            supportedSingleSignOnModes: ["password", "saml", "notSupported"],
+            supportedProvisioningTypes: ["sync"],
+            logoUrl: null,
+            categories: [],
+            publisher: "Microsoft Corporation",
+            description: null,
+        };
     }
 
     /**
@@ -393,7 +501,12 @@ export class FakeEntra {
         if (typeof body.displayName !== "string" || !body.displayName) throw badRequest("displayName is required");
         const app = this.newApplication(body.displayName, templateId);
         this.applications.set(app.id as string, app);
-        const sp = this.newServicePrincipal({ appId: app.appId as string, displayName: body.displayName, applicationTemplateId: templateId, appOwnerOrganizationId: this.tenantId });
+        const sp = this.newServicePrincipal({
+            appId: app.appId as string,
+            displayName: body.displayName,
+            applicationTemplateId: templateId,
+            appOwnerOrganizationId: this.tenantId,
+        });
         this.servicePrincipals.set(sp.id as string, sp);
         return { application: clone(app), servicePrincipal: this.spView(sp) };
     }
@@ -419,7 +532,13 @@ export class FakeEntra {
             tags: [],
             tokenEncryptionKeyId: null,
             addIns: [],
-            api: { acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, oauth2PermissionScopes: [], preAuthorizedApplications: [] },
+            api: {
+                acceptMappedClaims: null,
+                knownClientApplications: [],
+                requestedAccessTokenVersion: null,
+                oauth2PermissionScopes: [],
+                preAuthorizedApplications: [],
+            },
             appRoles: templateId ? clone(TEMPLATE_APP_ROLES) : [],
             info: { logoUrl: null, marketingUrl: null, privacyStatementUrl: null, supportUrl: null, termsOfServiceUrl: null },
             keyCredentials: [],
@@ -429,7 +548,13 @@ export class FakeEntra {
             publicClient: { redirectUris: [] },
             requiredResourceAccess: [],
             spa: { redirectUris: [] },
-            web: { homePageUrl: null, logoutUrl: null, redirectUris: [], implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false }, redirectUriSettings: [] },
+            web: {
+                homePageUrl: null,
+                logoutUrl: null,
+                redirectUris: [],
+                implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false },
+                redirectUriSettings: [],
+            },
         };
     }
 
@@ -454,7 +579,11 @@ export class FakeEntra {
         if (Array.isArray(body.appRoles)) {
             const next = body.appRoles as Json[];
             for (const role of app.appRoles as Json[]) {
-                if (role.isEnabled && !next.some((r) => r.id === role.id)) throw badRequest("Property appRoles.value is invalid. CannotDeleteOrUpdateEnabledEntitlement: an app role must be disabled before it is deleted.", "CannotDeleteOrUpdateEnabledEntitlement");
+                if (role.isEnabled && !next.some((r) => r.id === role.id))
+                    throw badRequest(
+                        "Property appRoles.value is invalid. CannotDeleteOrUpdateEnabledEntitlement: an app role must be disabled before it is deleted.",
+                        "CannotDeleteOrUpdateEnabledEntitlement",
+                    );
             }
         }
         for (const [k, v] of Object.entries(body)) if (k !== "id" && k !== "appId") app[k] = clone(v);
@@ -616,7 +745,8 @@ export class FakeEntra {
         const principal = user ?? group ?? spPrincipal;
         if (!principal) throw badRequest(`Invalid principal: ${principalId}`, "Request_BadRequest");
         for (const a of this.assignments.values()) {
-            if (a.resourceId === resourceSpId && a.principalId === principalId && a.appRoleId === body.appRoleId) throw badRequest("Permission being assigned already exists on the object", "Request_BadRequest");
+            if (a.resourceId === resourceSpId && a.principalId === principalId && a.appRoleId === body.appRoleId)
+                throw badRequest("Permission being assigned already exists on the object", "Request_BadRequest");
         }
         const a = {
             id: randomBytes(32).toString("base64url").slice(0, 43),
@@ -673,7 +803,14 @@ export class FakeEntra {
     private grant(body: Json): Json {
         this.servicePrincipal(body.clientId as string);
         this.servicePrincipal(body.resourceId as string);
-        const g = { id: randomBytes(32).toString("base64url").slice(0, 43), clientId: body.clientId, consentType: body.consentType ?? "AllPrincipals", principalId: body.principalId ?? null, resourceId: body.resourceId, scope: body.scope ?? "" };
+        const g = {
+            id: randomBytes(32).toString("base64url").slice(0, 43),
+            clientId: body.clientId,
+            consentType: body.consentType ?? "AllPrincipals",
+            principalId: body.principalId ?? null,
+            resourceId: body.resourceId,
+            scope: body.scope ?? "",
+        };
         this.grants.set(g.id, g);
         return clone(g);
     }
@@ -708,7 +845,14 @@ export class FakeEntra {
         }
         if (kind === "jobs") {
             if (seg.length === 1 && method === "POST") return [201, this.createJob(sp, body)];
-            if (seg.length === 1 && method === "GET") return [200, this.list([...this.syncJobs.values()].filter((j) => j.servicePrincipalId === spId).map((j) => this.jobView(j)), q)];
+            if (seg.length === 1 && method === "GET")
+                return [
+                    200,
+                    this.list(
+                        [...this.syncJobs.values()].filter((j) => j.servicePrincipalId === spId).map((j) => this.jobView(j)),
+                        q,
+                    ),
+                ];
             const job = this.syncJobs.get(`${spId}/${jobId}`);
             if (!job) throw notFound(jobId);
             if (seg.length === 2 && method === "GET") return [200, this.jobView(job)];
@@ -716,7 +860,11 @@ export class FakeEntra {
             if (seg.length === 3 && method === "POST" && action === "start") return this.setJobState(job, "Active");
             if (seg.length === 3 && method === "POST" && action === "pause") return this.setJobState(job, "Paused");
         }
-        throw new GraphError(501, "NotImplemented", `the test stand-in has no handler for ${method} /servicePrincipals/${spId}/synchronization/${seg.join("/")}`);
+        throw new GraphError(
+            501,
+            "NotImplemented",
+            `the test stand-in has no handler for ${method} /servicePrincipals/${spId}/synchronization/${seg.join("/")}`,
+        );
     }
 
     /**
@@ -730,7 +878,9 @@ export class FakeEntra {
      */
     private putSecrets(spId: string, body: Json): [number, undefined] {
         if (!Array.isArray(body.value)) throw badRequest("value is required");
-        const pairs = (body.value as { key: string; value: string | null }[]).filter((p) => p.value !== "" && p.value !== null).map((p) => ({ key: p.key, value: p.value as string }));
+        const pairs = (body.value as { key: string; value: string | null }[])
+            .filter((p) => p.value !== "" && p.value !== null)
+            .map((p) => ({ key: p.key, value: p.value as string }));
         this.syncSecrets.set(spId, pairs);
         return [204, undefined];
     }
@@ -753,9 +903,30 @@ export class FakeEntra {
     private createJob(sp: Json, body: Json): Json {
         const templateId = body.templateId as string;
         const templates = this.options.syncTemplates ?? ["scim"];
-        if (!templateId || !templates.includes(templateId)) throw badRequest(`The templateId '${templateId}' does not match a template of this service principal.`, "InvalidTemplateId");
+        if (!templateId || !templates.includes(templateId))
+            throw badRequest(`The templateId '${templateId}' does not match a template of this service principal.`, "InvalidTemplateId");
         const id = `${templateId}.${(sp.id as string).replace(/-/g, "")}.${NON_GALLERY_TEMPLATE_ID.replace(/-/g, "")}`;
-        const job = { id, servicePrincipalId: sp.id, templateId, schedule: { expiration: null, interval: "PT40M", state: "Disabled" }, status: { code: "NotConfigured", countSuccessiveCompleteFailures: 0, escrowsPruned: false, lastExecution: null, lastSuccessfulExecution: null, lastSuccessfulExecutionWithExports: null, progress: [], quarantine: null, steadyStateFirstAchievedTime: "0001-01-01T00:00:00Z", steadyStateLastAchievedTime: "0001-01-01T00:00:00Z", synchronizedEntryCountByType: [], troubleshootingUrl: null }, synchronizationJobSettings: [] };
+        const job = {
+            id,
+            servicePrincipalId: sp.id,
+            templateId,
+            schedule: { expiration: null, interval: "PT40M", state: "Disabled" },
+            status: {
+                code: "NotConfigured",
+                countSuccessiveCompleteFailures: 0,
+                escrowsPruned: false,
+                lastExecution: null,
+                lastSuccessfulExecution: null,
+                lastSuccessfulExecutionWithExports: null,
+                progress: [],
+                quarantine: null,
+                steadyStateFirstAchievedTime: "0001-01-01T00:00:00Z",
+                steadyStateLastAchievedTime: "0001-01-01T00:00:00Z",
+                synchronizedEntryCountByType: [],
+                troubleshootingUrl: null,
+            },
+            synchronizationJobSettings: [],
+        };
         this.syncJobs.set(`${sp.id}/${id}`, job);
         return this.jobView(job);
     }

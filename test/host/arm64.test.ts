@@ -9,7 +9,8 @@ import { applyAll, hostValues, removeAll, resultOf } from "./driver";
 import { expectUntouched, runStep, snapshot } from "./one-step";
 
 const MODULE = "/usr/lib/aarch64-linux-gnu/libnss_pwb.so.2";
-const MISSING = "the Workbench NSS module libnss_pwb.so.2 is missing (looked in /usr/lib/*-linux-gnu /lib/*-linux-gnu): user provisioning needs a Workbench release that ships it";
+const MISSING =
+    "the Workbench NSS module libnss_pwb.so.2 is missing (looked in /usr/lib/*-linux-gnu /lib/*-linux-gnu): user provisioning needs a Workbench release that ships it";
 
 describe("a Debian host with the arm64 (aarch64) library layout", () => {
     let sb: Sandbox;
@@ -23,7 +24,9 @@ describe("a Debian host with the arm64 (aarch64) library layout", () => {
 
     it("has the module in the aarch64 directory only", async () => {
         // (/lib is /usr/lib on a merged-/usr Debian: one file)
-        expect((await sb.exec("realpath /usr/lib/*-linux-gnu/libnss_pwb.so.2 /lib/*-linux-gnu/libnss_pwb.so.2 2>/dev/null | sort -u")).stdout).toBe(`${MODULE}\n`);
+        expect((await sb.exec("realpath /usr/lib/*-linux-gnu/libnss_pwb.so.2 /lib/*-linux-gnu/libnss_pwb.so.2 2>/dev/null | sort -u")).stdout).toBe(
+            `${MODULE}\n`,
+        );
         expect((await sb.exec("test -e /usr/lib/x86_64-linux-gnu/libnss_pwb.so.2 || echo absent")).stdout).toBe("absent\n");
     });
 

@@ -39,7 +39,13 @@ function behindBastion() {
         await net?.stop();
     });
 
-    const target = (sb: Sandbox, overrides: Partial<Bastion> = {}) => ({ address: sb.host, port: sb.port, user: sb.user, hostKey: sb.hostPublicKey, bastion: { ...bastion, ...overrides } });
+    const target = (sb: Sandbox, overrides: Partial<Bastion> = {}) => ({
+        address: sb.host,
+        port: sb.port,
+        user: sb.user,
+        hostKey: sb.hostPublicKey,
+        bastion: { ...bastion, ...overrides },
+    });
     // Each node has its own key (nodePrivateKeys), the bastion its own (bastionPrivateKey); no shared key.
     const keys = () => ({ bastion: jump.privateKey, node: (name: string) => nodes[Number(name)].privateKey });
 
@@ -47,15 +53,17 @@ function behindBastion() {
         expect(await reachable(nodes[0].port)).toBe(false);
         expect(await reachable(jump.port)).toBe(false);
         expect(await reachable(relay.port)).toBe(true);
-        await expect(connect({ address: nodes[0].host, port: nodes[0].port, user: nodes[0].user, hostKey: nodes[0].hostPublicKey }, nodes[0].privateKey, "node1", 5_000)).rejects.toThrow(
-            /node1: cannot connect over SSH as admin: .*ECONNREFUSED/,
-        );
+        await expect(
+            connect({ address: nodes[0].host, port: nodes[0].port, user: nodes[0].user, hostKey: nodes[0].hostPublicKey }, nodes[0].privateKey, "node1", 5_000),
+        ).rejects.toThrow(/node1: cannot connect over SSH as admin: .*ECONNREFUSED/);
     });
 
     it("reaches every node through one shared, pinned connection to the bastion, each with its own user and key", async () => {
         const before = { jump: await logins(jump), nodes: await Promise.all(nodes.map(logins)), relay: relay.connections() };
         const hops = new Hops(keys());
-        const sessions = await Promise.all(nodes.map((sb, i) => hops.connect({ ...target(sb), privateKeyName: String(i) }, `node${i + 1} (${sb.host}:${sb.port})`)));
+        const sessions = await Promise.all(
+            nodes.map((sb, i) => hops.connect({ ...target(sb), privateKeyName: String(i) }, `node${i + 1} (${sb.host}:${sb.port})`)),
+        );
         const outs = await Promise.all(sessions.map((s) => s.run("cat /etc/ssh/ssh_host_ed25519_key.pub")));
         expect(outs.map((o) => o.stdout.split(" ").slice(0, 2).join(" "))).toEqual(nodes.map((sb) => sb.hostPublicKey));
         for (const s of sessions) s.close();
@@ -88,7 +96,9 @@ function behindBastion() {
 
     it("a node's wrong host key behind the bastion names the node, via bastion", async () => {
         const hops = new Hops(keys());
-        await expect(hops.connect({ ...target(nodes[0]), hostKey: nodes[1].hostPublicKey, privateKeyName: "0" }, "node1 (x)")).rejects.toThrow("node1 (x) via bastion: the host key does not match the pinned hostKey");
+        await expect(hops.connect({ ...target(nodes[0]), hostKey: nodes[1].hostPublicKey, privateKeyName: "0" }, "node1 (x)")).rejects.toThrow(
+            "node1 (x) via bastion: the host key does not match the pinned hostKey",
+        );
         hops.close();
     });
 }

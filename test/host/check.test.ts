@@ -42,7 +42,12 @@ function stackConfig(sb: Sandbox, extra: Record<string, unknown> = {}): Workbenc
  * Checks the host as `npm run check` does. After apply, the state holds what the encryption got and
  * printed (the secret beside the key's hash and the preflight's id, the encrypted value).
  */
-async function check(sb: Sandbox, encrypted?: string, extra: Record<string, unknown> = {}, withState: (state: Map<string, StateStep>, config: WorkbenchConfig, keyHash: string) => void = () => {}): Promise<CheckReport> {
+async function check(
+    sb: Sandbox,
+    encrypted?: string,
+    extra: Record<string, unknown> = {},
+    withState: (state: Map<string, StateStep>, config: WorkbenchConfig, keyHash: string) => void = () => {},
+): Promise<CheckReport> {
     const config = stackConfig(sb, extra);
     const keyHash = (await sb.exec("sha256sum /var/lib/rstudio-server/secure-cookie-key")).stdout.split(" ")[0];
     const preflight = stepResourceName("workbench", { node: 0, id: "preflight", after: [] }, config.hosts[0]);
@@ -50,12 +55,23 @@ async function check(sb: Sandbox, encrypted?: string, extra: Record<string, unkn
         encrypted
             ? [
                   [preflight, { urn: "urn:preflight", id: "preflight-1" }],
-                  ["workbench-encrypt-client-secret", { urn: "urn:encrypt", stdin: stepStdin("encrypt-client-secret", keyHash, "preflight-1", `${CLIENT_SECRET}\n`), stdout: encrypted }],
+                  [
+                      "workbench-encrypt-client-secret",
+                      { urn: "urn:encrypt", stdin: stepStdin("encrypt-client-secret", keyHash, "preflight-1", `${CLIENT_SECRET}\n`), stdout: encrypted },
+                  ],
               ]
             : [],
     );
     withState(state, config, keyHash);
-    return checkStack({ stack: "hosttest", config, sshPrivateKey: sb.privateKey, clientSecret: CLIENT_SECRET, clientId: CLIENT_ID, tenantId: TENANT_ID, state });
+    return checkStack({
+        stack: "hosttest",
+        config,
+        sshPrivateKey: sb.privateKey,
+        clientSecret: CLIENT_SECRET,
+        clientId: CLIENT_ID,
+        tenantId: TENANT_ID,
+        state,
+    });
 }
 
 /** The paths whose line (size, mtime, mode, owner) differs between two `hostTree`s, or that one of them lacks. */
@@ -87,7 +103,13 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
     it("on a fresh host: every change apply makes, as diffs, and nothing written", { concurrent: false }, async () => {
         const before = await fingerprints(sb, files);
         const tree = await hostTree(sb);
-        const originals = Object.fromEntries(await Promise.all(["/etc/rstudio/rserver.conf", "/etc/nscd.conf", "/etc/nsswitch.conf", "/etc/pam.d/common-session"].map(async (f) => [f, await sb.readFile(f)] as const)));
+        const originals = Object.fromEntries(
+            await Promise.all(
+                ["/etc/rstudio/rserver.conf", "/etc/nscd.conf", "/etc/nsswitch.conf", "/etc/pam.d/common-session"].map(
+                    async (f) => [f, await sb.readFile(f)] as const,
+                ),
+            ),
+        );
         const changes = async () => (await systemctlCalls(sb)).filter((c) => !/^(is-active|is-enabled|list-unit-files|status) /.test(c));
         const services = await changes();
         const report = await check(sb);
@@ -122,10 +144,22 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
         } else {
             // authselect generates nsswitch.conf from custom/pwb (on 1.2 a map from user-nsswitch.conf may
             // move within the file): the lookups the diff shows are the ones then in force.
-            const lookups = (text: string) => ["passwd", "group", "shadow"].map((db) => text.split("\n").find((l) => l.startsWith(`${db}:`))?.split(/\s+/).slice(1).join(" "));
+            const lookups = (text: string) =>
+                ["passwd", "group", "shadow"].map((db) =>
+                    text
+                        .split("\n")
+                        .find((l) => l.startsWith(`${db}:`))
+                        ?.split(/\s+/)
+                        .slice(1)
+                        .join(" "),
+                );
             expect(lookups(await patched(originals["/etc/nsswitch.conf"], diffOf("nss")))).toEqual(lookups(await sb.readFile("/etc/nsswitch.conf")));
             expect(report.nodes[0].steps.find((s) => s.step === "home-directories")!.notes).toEqual(
-                expect.arrayContaining(["oddjob-mkhomedir would be installed", "oddjobd would be enabled and started", "authselect's feature with-mkhomedir would be turned on"]),
+                expect.arrayContaining([
+                    "oddjob-mkhomedir would be installed",
+                    "oddjobd would be enabled and started",
+                    "authselect's feature with-mkhomedir would be turned on",
+                ]),
             );
         }
         // The secrets never: neither the client secret nor its encrypted form.
@@ -144,8 +178,16 @@ describe.concurrent.each(["debian", "rocky9"] as const)("check on a %s host", (o
         const restart = steps.find((s) => s.step === "restart")!;
         expect(restart.notes).toContain(`Workbench answers http://127.0.0.1:${sb.workbenchPort}/health-check`);
         // No network here but loopback: the issuer is unreachable, a warning, within its 5 s.
-        expect(restart.warnings).toEqual([expect.stringMatching(/^the issuer's discovery document https:\/\/login\.microsoftonline\.com\/.*\/v2\.0\/\.well-known\/openid-configuration is not reachable from this host within 5 s/)]);
-        expect(steps.find((s) => s.step === "scim-token")!.notes).toEqual([expect.stringMatching(/^the SCIM token "Entra ID User Provisioning Token \(pulumi hosttest\)" is listed; it expires on \d{4}-\d\d-\d\d, in 30 days \(made on \d{4}-\d\d-\d\dT[\d:]+Z for 30 days\)$/)]);
+        expect(restart.warnings).toEqual([
+            expect.stringMatching(
+                /^the issuer's discovery document https:\/\/login\.microsoftonline\.com\/.*\/v2\.0\/\.well-known\/openid-configuration is not reachable from this host within 5 s/,
+            ),
+        ]);
+        expect(steps.find((s) => s.step === "scim-token")!.notes).toEqual([
+            expect.stringMatching(
+                /^the SCIM token "Entra ID User Provisioning Token \(pulumi hosttest\)" is listed; it expires on \d{4}-\d\d-\d\d, in 30 days \(made on \d{4}-\d\d-\d\dT[\d:]+Z for 30 days\)$/,
+            ),
+        ]);
         expect(steps.find((s) => s.step === "client-secret")!.notes).toEqual([]);
     });
 });
@@ -164,8 +206,16 @@ describe("check on a host with group, admin, scope and extra settings", () => {
     /** The rserver-conf resource as the state holds it after the apply, so a difference on the host is drift. */
     const rserverConfInState = (state: Map<string, StateStep>, config: WorkbenchConfig, keyHash: string) => {
         const step = { node: 0, id: "rserver-conf" as const, after: [] };
-        const env = stepEnv("rserver-conf", { clientId: CLIENT_ID, stack: "hosttest", settings: rserverSettings(config, TENANT_ID), scimTokenDays: 30 }, nodeOwner("hosttest", config.hosts[0]));
-        state.set(stepResourceName("workbench", step, config.hosts[0]), { urn: "urn:rserver-conf", create: stepCommands("rserver-conf", env as typeof env & { WB_STACK: string }).create, stdin: stepStdin("rserver-conf", keyHash, "preflight-1") });
+        const env = stepEnv(
+            "rserver-conf",
+            { clientId: CLIENT_ID, stack: "hosttest", settings: rserverSettings(config, TENANT_ID), scimTokenDays: 30 },
+            nodeOwner("hosttest", config.hosts[0]),
+        );
+        state.set(stepResourceName("workbench", step, config.hosts[0]), {
+            urn: "urn:rserver-conf",
+            create: stepCommands("rserver-conf", env as typeof env & { WB_STACK: string }).create,
+            stdin: stepStdin("rserver-conf", keyHash, "preflight-1"),
+        });
     };
     beforeAll(async () => {
         sb = await startSandbox();

@@ -6,7 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workbenchDecrypt } from "../sandbox/rskey";
 import { Sandbox, startSandbox } from "../sandbox/sandbox";
 import { scimTokenName } from "../../host/plan";
-import { applyAll, CLIENT_SECRET, countSequence, fingerprints, hostValues, MANAGED_FILES, removeAll, RESTART_SEQUENCE, StepError, systemctlCalls } from "./driver";
+import {
+    applyAll,
+    CLIENT_SECRET,
+    countSequence,
+    fingerprints,
+    hostValues,
+    MANAGED_FILES,
+    removeAll,
+    RESTART_SEQUENCE,
+    StepError,
+    systemctlCalls,
+} from "./driver";
 
 const KEY = "/var/lib/rstudio-server/secure-cookie-key";
 
@@ -21,7 +32,8 @@ async function shareKey(nodes: Sandbox[]) {
 }
 
 /** Runs of `rstudio-server encrypt-password` (each logged entry's first line is the command run; its ancestors follow). */
-const encryptCalls = async (sb: Sandbox) => ((await sb.readFile("/var/log/standin/cmdlines.log")).match(/^--- \S+ \S*rstudio-server encrypt-password/gm) ?? []).length;
+const encryptCalls = async (sb: Sandbox) =>
+    ((await sb.readFile("/var/log/standin/cmdlines.log")).match(/^--- \S+ \S*rstudio-server encrypt-password/gm) ?? []).length;
 
 describe("a cluster of three nodes sharing one key", () => {
     let nodes: Sandbox[];

@@ -9,14 +9,30 @@ import { nodeOwner, scimTokenName, stepEnv, stepStdin } from "../../host/plan";
 import { installedScript, removeScriptsCommand, stepCommand } from "../../host/commands";
 import { parseCheckOutput } from "../../check/report";
 import { Sandbox, sshRun, startSandbox } from "../sandbox/sandbox";
-import { applyAll, CLIENT_SECRET, fingerprints, hostValues, installScripts, MANAGED_FILES, removeAll, resultOf, StackValues, systemctlCalls, tokenRows } from "./driver";
+import {
+    applyAll,
+    CLIENT_SECRET,
+    fingerprints,
+    hostValues,
+    installScripts,
+    MANAGED_FILES,
+    removeAll,
+    resultOf,
+    StackValues,
+    systemctlCalls,
+    tokenRows,
+} from "./driver";
 
 const STACK = "hosttest";
 const TOKEN_NAME = scimTokenName(STACK);
 
 /** Every file under the program's state folder and /etc/rstudio, with its hash and mode: what a run wrote. */
 const written = async (sb: Sandbox) =>
-    (await sb.exec("find /var/lib/posit-workbench-entra /etc/rstudio /etc/pam.d/common-session /etc/nsswitch.conf /etc/nscd.conf -type f -exec sha256sum {} + | sort")).stdout;
+    (
+        await sb.exec(
+            "find /var/lib/posit-workbench-entra /etc/rstudio /etc/pam.d/common-session /etc/nsswitch.conf /etc/nscd.conf -type f -exec sha256sum {} + | sort",
+        )
+    ).stdout;
 
 const tokenOf = (run: Awaited<ReturnType<typeof applyAll>>) => resultOf(run, "scim-token")!.stdout;
 
@@ -24,7 +40,11 @@ const tokenOf = (run: Awaited<ReturnType<typeof applyAll>>) => resultOf(run, "sc
 async function checkToken(sb: Sandbox, values: StackValues) {
     const env = stepEnv("scim-token", values, "");
     const keyHash = (await sb.exec("sha256sum /var/lib/rstudio-server/secure-cookie-key | cut -d' ' -f1")).stdout.trim();
-    const result = await sshRun(sb, stepCommand("scim-token", "check", env as typeof env & { WB_STACK: string }), stepStdin("scim-token", keyHash, "preflight-of-node-0"));
+    const result = await sshRun(
+        sb,
+        stepCommand("scim-token", "check", env as typeof env & { WB_STACK: string }),
+        stepStdin("scim-token", keyHash, "preflight-of-node-0"),
+    );
     expect(result.code, result.stderr).toBe(0);
     return parseCheckOutput(result.stdout);
 }
@@ -46,10 +66,16 @@ describe("a SCIM host run by its installed scripts", () => {
     afterAll(() => sb?.stop());
 
     it("installs one root-only script per step and version, and runs them by path", async () => {
-        const listing = (await sb.exec(`stat -c '%a %U %n' /var/lib/posit-workbench-entra/scripts/${STACK} /var/lib/posit-workbench-entra/scripts/${STACK}/*`)).stdout;
+        const listing = (await sb.exec(`stat -c '%a %U %n' /var/lib/posit-workbench-entra/scripts/${STACK} /var/lib/posit-workbench-entra/scripts/${STACK}/*`))
+            .stdout;
         expect(listing).toContain(`700 root /var/lib/posit-workbench-entra/scripts/${STACK}\n`);
         expect(listing).toContain(`root ${installedScript(STACK, "rserver-conf")}`);
-        expect(listing.split("\n").filter((l) => l.endsWith(".sh")).every((l) => l.startsWith("600 root"))).toBe(true);
+        expect(
+            listing
+                .split("\n")
+                .filter((l) => l.endsWith(".sh"))
+                .every((l) => l.startsWith("600 root")),
+        ).toBe(true);
         expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     });
 
@@ -61,7 +87,8 @@ describe("a SCIM host run by its installed scripts", () => {
         expect(await systemctlCalls(sb)).toEqual([]);
         expect(tokenOf(run)).toBe(token);
         expect(await tokenRows(sb)).toHaveLength(1);
-        for (const id of ["client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"] as const) expect(resultOf(run, id)!.stdout.trim(), id).toBe(`${id}=unchanged`);
+        for (const id of ["client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart"] as const)
+            expect(resultOf(run, id)!.stdout.trim(), id).toBe(`${id}=unchanged`);
         expect(resultOf(run, "preflight")!.stdout.trim()).toMatch(/^os-family=debian\nsecure-cookie-key-sha256=[0-9a-f]{64}$/);
         for (const [id, r] of run.results) expect(r.stderr, id).toMatch(/nothing it was given changed since it applied here: left as it is/);
         // One sudo command a step, each only reading (and the preflight's `sudo -n true`).
@@ -99,7 +126,9 @@ describe("a SCIM host run by its installed scripts", () => {
         expect((await tokenRows(sb))[0]).toMatch(/^Entra ID User Provisioning Token \(pul\.\.\. /);
         const cut = await applyAll(sb, values, CLIENT_SECRET, { installed: true });
         expect(tokenOf(cut)).toBe(token);
-        expect((await checkToken(sb, values)).notes).toContain("Workbench lists the SCIM token's name cut short; a row starting with its first part is taken as this token");
+        expect((await checkToken(sb, values)).notes).toContain(
+            "Workbench lists the SCIM token's name cut short; a row starting with its first part is taken as this token",
+        );
         // Cut to the guide's name (a token an admin made by hand could look the same): not taken as ours.
         await sb.exec("echo 35 > /var/lib/standin/token-name-width");
         expect((await checkToken(sb, values)).wouldChange).toBe(true);
@@ -129,11 +158,17 @@ describe("a SCIM host run by its installed scripts", () => {
         await setMade(day(today, -340));
         const soon = await checkToken(sb, year);
         expect(soon.wouldChange).toBe(false);
-        expect(soon.warnings).toEqual([expect.stringMatching(new RegExp(`expires on ${day(today, 25)}, in 25 days \\(made on ${day(today, -340)}T00:00:00Z for 365 days\\): rotate it before then`))]);
+        expect(soon.warnings).toEqual([
+            expect.stringMatching(
+                new RegExp(`expires on ${day(today, 25)}, in 25 days \\(made on ${day(today, -340)}T00:00:00Z for 365 days\\): rotate it before then`),
+            ),
+        ]);
         // Made 366 days ago: expired yesterday. A problem, and apply makes a new one.
         await setMade(day(today, -366));
         const expired = await checkToken(sb, year);
-        expect(expired.problems).toEqual([expect.stringMatching(new RegExp(`expired on ${day(today, -1)} .*Entra ID can no longer provision or deprovision users`))]);
+        expect(expired.problems).toEqual([
+            expect.stringMatching(new RegExp(`expired on ${day(today, -1)} .*Entra ID can no longer provision or deprovision users`)),
+        ]);
         expect(expired.wouldChange).toBe(true);
         const renewed = await applyAll(sb, year, CLIENT_SECRET, { action: "update", installed: true });
         expect(tokenOf(renewed)).not.toBe(token);
@@ -144,7 +179,9 @@ describe("a SCIM host run by its installed scripts", () => {
 
     it("writes neither the client secret nor the token in clear to any file while they are on the host", async () => {
         // The files the steps write and keep, the scripts and the records included, searched while applied.
-        const found = await sb.exec(`grep -rlF -e ${JSON.stringify(CLIENT_SECRET)} -e ${JSON.stringify(token)} /var/lib/posit-workbench-entra /etc /var/lib/rstudio-server /tmp /var/tmp /root /home || true`);
+        const found = await sb.exec(
+            `grep -rlF -e ${JSON.stringify(CLIENT_SECRET)} -e ${JSON.stringify(token)} /var/lib/posit-workbench-entra /etc /var/lib/rstudio-server /tmp /var/tmp /root /home || true`,
+        );
         expect(found.stdout).toBe("");
         expect(await sb.exec(`test -s /var/lib/posit-workbench-entra/steps/${STACK}/scim-token.sealed && echo sealed`)).toMatchObject({ stdout: "sealed\n" });
     });
@@ -163,7 +200,12 @@ describe("a SCIM host run by its installed scripts", () => {
         await removeAll(sb, values, { installed: true });
         expect(await tokenRows(sb)).toEqual([]);
         // The preflight's remove leaves the scripts (it may be a replacement); the node's removal resource goes last.
-        expect((await sb.exec("find /var/lib/posit-workbench-entra -type f")).stdout.split("\n").filter(Boolean).every((f) => f.startsWith(`/var/lib/posit-workbench-entra/scripts/${STACK}/`))).toBe(true);
+        expect(
+            (await sb.exec("find /var/lib/posit-workbench-entra -type f")).stdout
+                .split("\n")
+                .filter(Boolean)
+                .every((f) => f.startsWith(`/var/lib/posit-workbench-entra/scripts/${STACK}/`)),
+        ).toBe(true);
         const removed = await sshRun(sb, removeScriptsCommand(STACK, nodeOwner(STACK, { address: sb.host, port: sb.port })));
         expect(removed.code, removed.stderr).toBe(0);
         expect((await sb.exec("test -e /var/lib/posit-workbench-entra && find /var/lib/posit-workbench-entra || echo gone")).stdout).toBe("gone\n");

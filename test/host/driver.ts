@@ -19,7 +19,9 @@ export type StackValues = HostValues & { addressedAs?: string };
 /** The config keys besides provisioning and startUid that rserverSettings reads (groups, admin groups, scopes, extra settings). */
 export type RserverOverrides = Partial<Pick<WorkbenchConfig, "groupStartGid" | "adminGroups" | "adminSuperuserGroups" | "openidScopes" | "extraSettings">>;
 
-export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string; addressedAs?: string; rserver?: RserverOverrides } = {}): StackValues {
+export function hostValues(
+    overrides: { provisioning?: "jit" | "scim"; startUid?: number; stack?: string; addressedAs?: string; rserver?: RserverOverrides } = {},
+): StackValues {
     const provisioning = overrides.provisioning ?? "jit";
     return {
         clientId: CLIENT_ID,
@@ -32,7 +34,11 @@ export function hostValues(overrides: { provisioning?: "jit" | "scim"; startUid?
 
 /** A failed step, naming the node the way the program does. */
 export class StepError extends Error {
-    constructor(readonly step: HostStep, readonly node: string, readonly result: ExecResult) {
+    constructor(
+        readonly step: HostStep,
+        readonly node: string,
+        readonly result: ExecResult,
+    ) {
         super(`host step ${step} on ${node} failed (${result.code}): ${result.stderr}`);
     }
 }
@@ -45,7 +51,8 @@ export interface Run {
     milliseconds: number;
 }
 
-const nameOf = (sandboxes: Sandbox[], node: number) => nodeName({ address: sandboxes[node].host, port: sandboxes[node].port, user: sandboxes[node].user }, node);
+const nameOf = (sandboxes: Sandbox[], node: number) =>
+    nodeName({ address: sandboxes[node].host, port: sandboxes[node].port, user: sandboxes[node].user }, node);
 
 /** The result of one node's step in a run. */
 export const resultOf = (run: Run, id: HostStep, node = 0) => run.results.get(`${node}/${id}`);
@@ -112,7 +119,8 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
               : step.stdin === "digest"
                 ? "digest-of-the-node's-other-steps\n"
                 : undefined;
-    const stdinFor = (step: PlannedStep) => (step.id === "preflight" ? undefined : plannedStdin(step, keyHash(), `preflight-of-node-${step.node}`, valueOf(step)));
+    const stdinFor = (step: PlannedStep) =>
+        step.id === "preflight" ? undefined : plannedStdin(step, keyHash(), `preflight-of-node-${step.node}`, valueOf(step));
     await runGraph(
         plan,
         (step) => (step.id === "preflight" ? refs(plan, step.after) : [...refs(plan, step.after), ...preflights]),
@@ -126,12 +134,17 @@ export async function applyAll(sandboxes: Sandbox | Sandbox[], values: StackValu
  * Every step's delete (`remove`), as `pulumi destroy` runs them: a step after every step that depends on
  * it. `inState` limits them to the steps the stack's state holds (after a run whose results were lost).
  */
-export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackValues, { inState, installed }: { inState?: HostStep[]; installed?: boolean } = {}): Promise<Run> {
+export async function removeAll(
+    sandboxes: Sandbox | Sandbox[],
+    values: StackValues,
+    { inState, installed }: { inState?: HostStep[]; installed?: boolean } = {},
+): Promise<Run> {
     const nodes = Array.isArray(sandboxes) ? sandboxes : [sandboxes];
     const run: Run = { results: new Map(), sshCommands: 0, milliseconds: 0 };
     const started = Date.now();
     const plan = planHostSteps(nodes.length, values.scimTokenDays !== undefined).filter((step) => !inState || inState.includes(step.id));
-    const dependents = (step: PlannedStep) => plan.filter((s) => s.after.some((a) => a.node === step.node && a.id === step.id) || (step.id === "preflight" && s.id !== "preflight"));
+    const dependents = (step: PlannedStep) =>
+        plan.filter((s) => s.after.some((a) => a.node === step.node && a.id === step.id) || (step.id === "preflight" && s.id !== "preflight"));
     await runGraph([...plan].reverse(), dependents, (step) => runStep(nodes, step.node, step.id, "remove", values, undefined, run, installed));
     run.milliseconds = Date.now() - started;
     return run;
@@ -139,10 +152,23 @@ export async function removeAll(sandboxes: Sandbox | Sandbox[], values: StackVal
 
 const refs = (plan: PlannedStep[], wanted: StepRef[]) => wanted.map((w) => plan.find((s) => s.node === w.node && s.id === w.id)!);
 
-async function runStep(nodes: Sandbox[], node: number, id: HostStep, action: HostAction, values: HostValues & { addressedAs?: string }, stdin: string | undefined, run: Run, installed = false) {
+async function runStep(
+    nodes: Sandbox[],
+    node: number,
+    id: HostStep,
+    action: HostAction,
+    values: HostValues & { addressedAs?: string },
+    stdin: string | undefined,
+    run: Run,
+    installed = false,
+) {
     const owner = nodeOwner(values.stack, { address: values.addressedAs ?? nodes[node].host, port: nodes[node].port });
     const env = stepEnv(id, values, owner);
-    const result = await sshRun(nodes[node], installed ? stepCommand(id, action, env as typeof env & { WB_STACK: string }) : hostCommand(id, action, env), stdin);
+    const result = await sshRun(
+        nodes[node],
+        installed ? stepCommand(id, action, env as typeof env & { WB_STACK: string }) : hostCommand(id, action, env),
+        stdin,
+    );
     run.results.set(`${node}/${id}`, result);
     run.sshCommands++;
     if (result.code !== 0) throw new StepError(id, nameOf(nodes, node), result);

@@ -30,7 +30,10 @@ async function encryptAll(sandbox: Sandbox, secrets: string[], connections = 4):
     const values: string[] = [];
     outputs.forEach((out, c) => {
         expect(out.code, out.stderr).toBe(0);
-        out.stdout.trimEnd().split("\n").forEach((value, i) => (values[i * connections + c] = value));
+        out.stdout
+            .trimEnd()
+            .split("\n")
+            .forEach((value, i) => (values[i * connections + c] = value));
     });
     return values;
 }
@@ -99,6 +102,8 @@ describe("a Workbench that prints the key hash without leading zeros", { timeout
         expect(check.stdout).toBe("check=in-sync\n");
         // A value made with another key: the check says apply would stop.
         const other = await runStep(sb, "client-secret", "check", {}, `BFA25145${encrypted.slice(6, -6)}BFA25145\n`);
-        expect(other.stdout.split("\n")).toContain("problem=the encrypted client secret the stack holds was not made with this node's secure-cookie-key (CRC32 0073F3A8): apply would stop before writing it");
+        expect(other.stdout.split("\n")).toContain(
+            "problem=the encrypted client secret the stack holds was not made with this node's secure-cookie-key (CRC32 0073F3A8): apply would stop before writing it",
+        );
     });
 });

@@ -67,8 +67,19 @@ describe("a fresh Debian host", () => {
         const conf = await sb.readFile("/etc/rstudio/rserver.conf");
         for (const line of activeLines(originalConf)) expect(conf).toContain(line);
         expect(conf).toContain(`auth-openid-issuer=https://login.microsoftonline.com/${TENANT_ID}/v2.0`);
-        for (const key of ["auth-openid", "auth-openid-issuer", "auth-openid-username-claim", "user-provisioning-enabled", "user-provisioning-register-on-first-login", "auth-pam-sessions-enabled", "server-health-check-enabled"]) {
-            expect(activeLines(conf).filter((l) => l.startsWith(`${key}=`)), key).toHaveLength(1);
+        for (const key of [
+            "auth-openid",
+            "auth-openid-issuer",
+            "auth-openid-username-claim",
+            "user-provisioning-enabled",
+            "user-provisioning-register-on-first-login",
+            "auth-pam-sessions-enabled",
+            "server-health-check-enabled",
+        ]) {
+            expect(
+                activeLines(conf).filter((l) => l.startsWith(`${key}=`)),
+                key,
+            ).toHaveLength(1);
         }
         expect(conf).not.toMatch(/^user-provisioning-start-uid=/m);
     });
@@ -81,7 +92,12 @@ describe("a fresh Debian host", () => {
     it("puts pwb on the passwd, group and shadow lines of nsswitch.conf", async () => {
         const nss = await sb.readFile("/etc/nsswitch.conf");
         for (const db of ["passwd", "group", "shadow"]) {
-            expect(nss.split("\n").find((l) => l.startsWith(`${db}:`))?.split(/\s+/)).toContain("pwb");
+            expect(
+                nss
+                    .split("\n")
+                    .find((l) => l.startsWith(`${db}:`))
+                    ?.split(/\s+/),
+            ).toContain("pwb");
         }
     });
 
@@ -169,7 +185,10 @@ describe("a host configured by hand before", () => {
     it("puts pwb before sss", async () => {
         const nss = await sb.readFile("/etc/nsswitch.conf");
         for (const db of ["passwd", "group", "shadow"]) {
-            const words = nss.split("\n").find((l) => l.startsWith(`${db}:`))!.split(/\s+/);
+            const words = nss
+                .split("\n")
+                .find((l) => l.startsWith(`${db}:`))!
+                .split(/\s+/);
             expect(words.indexOf("pwb"), db).toBeGreaterThan(0);
             expect(words.indexOf("pwb"), db).toBeLessThan(words.indexOf("sss"));
         }
@@ -204,7 +223,11 @@ describe("groups, admin groups, OpenID scopes and extra settings in rserver.conf
         extraSettings: { "auth-timeout-minutes": "60", "www-frame-origin": "none" },
     };
     /** The managed block: the lines after its header. */
-    const block = (conf: string) => conf.split("\n").slice(conf.split("\n").findIndex((l) => l.startsWith("# Managed by posit-workbench-entra ")) + 1).filter(Boolean);
+    const block = (conf: string) =>
+        conf
+            .split("\n")
+            .slice(conf.split("\n").findIndex((l) => l.startsWith("# Managed by posit-workbench-entra ")) + 1)
+            .filter(Boolean);
     let sb: Sandbox;
     let before: Record<string, string>;
     let first: Run;
@@ -420,4 +443,3 @@ describe("the sudo requirements", () => {
         expect((attempt as StepError).result.stderr).toContain("the SSH user needs passwordless sudo");
     });
 });
-

@@ -38,7 +38,9 @@ describe.concurrent.each(HOSTS)("destroy after a run whose results were lost, on
         expect(countSequence(await systemctlCalls(sb), RESTART_SEQUENCE)).toBe(1);
         expect((await sb.exec("find /var/lib/posit-workbench-entra 2>&1")).stdout).toMatch(/No such file or directory/);
         expect((await sb.exec("systemctl is-active rstudio-server")).stdout.trim()).toBe("active");
-        const undone = [...resultOf(destroy, "preflight")!.stderr.matchAll(/undoing ([\w-]+): it ran here, but its result never reached Pulumi/g)].map((m) => m[1]);
+        const undone = [...resultOf(destroy, "preflight")!.stderr.matchAll(/undoing ([\w-]+): it ran here, but its result never reached Pulumi/g)].map(
+            (m) => m[1],
+        );
         expect(undone).toEqual(["scim-token", "restart", "nscd", "nss", "home-directories", "rserver-conf", "client-secret", "encrypt-client-secret"]);
     });
 });

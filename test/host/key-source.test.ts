@@ -87,7 +87,9 @@ describe("the preflight and where Workbench takes its encryption key from", () =
 
     it("stops on XDG_CONFIG_DIRS in /etc/default/rstudio-server", async () => {
         await environment({ etcDefault: "export XDG_CONFIG_DIRS=/opt/xdg\n" });
-        expect(await refused()).toMatch(/^preflight: ERROR: Workbench takes its encryption key from a key file it finds through XDG_CONFIG_DIRS \(set in \/etc\/default\/rstudio-server\);/);
+        expect(await refused()).toMatch(
+            /^preflight: ERROR: Workbench takes its encryption key from a key file it finds through XDG_CONFIG_DIRS \(set in \/etc\/default\/rstudio-server\);/,
+        );
     });
 
     it("stops on XDG_CONFIG_HOME quoted in the unit's Environment=, and names every variable set", async () => {

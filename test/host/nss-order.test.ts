@@ -81,7 +81,11 @@ describe("a rocky9 host whose own authselect profile has pwb after sss", { timeo
         expect((await sb.exec("readlink /etc/nsswitch.conf")).stdout).toBe("/etc/authselect/nsswitch.conf\n");
         const check = await runStep(sb, "restart", "check");
         expect(check.code, check.stderr).toBe(0);
-        expect(problems(check.stdout)).toEqual([misplaced("passwd: files sss pwb systemd"), misplaced("group: files sss pwb systemd"), misplaced("shadow: files sss pwb")]);
+        expect(problems(check.stdout)).toEqual([
+            misplaced("passwd: files sss pwb systemd"),
+            misplaced("group: files sss pwb systemd"),
+            misplaced("shadow: files sss pwb"),
+        ]);
         expect(check.stdout).toContain("note=authselect profile in force: custom/site");
     });
 });

@@ -89,7 +89,14 @@ describe("a host where Workbench serves HTTPS itself (ssl-enabled=1)", () => {
             `openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout ${key} -out ${cert} 2>&1 && chmod 0600 ${key}`,
         );
         expect(made.code, made.stdout).toBe(0);
-        original = ["# Server Configuration File", `www-port=${sb.workbenchPort}`, "ssl-enabled=1", `ssl-certificate=${cert}`, `ssl-certificate-key=${key}`, ""].join("\n");
+        original = [
+            "# Server Configuration File",
+            `www-port=${sb.workbenchPort}`,
+            "ssl-enabled=1",
+            `ssl-certificate=${cert}`,
+            `ssl-certificate-key=${key}`,
+            "",
+        ].join("\n");
         await sb.writeFile(CONF, original);
         expect((await sb.exec("systemctl restart rstudio-server")).code).toBe(0);
         await sb.exec(": > /var/log/standin/systemctl.log");

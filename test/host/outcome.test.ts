@@ -45,7 +45,12 @@ async function nscdCaching(sb: Sandbox, db: "passwd" | "group"): Promise<string>
 }
 
 /** Lines that must not change: the local users and groups (files) as getent gives them. */
-const LOCAL = async (sb: Sandbox) => (await sb.exec("for u in root admin localuser rstudio-server; do getent passwd $u; done; for g in root admin localuser; do getent group $g; done; id admin")).stdout;
+const LOCAL = async (sb: Sandbox) =>
+    (
+        await sb.exec(
+            "for u in root admin localuser rstudio-server; do getent passwd $u; done; for g in root admin localuser; do getent group $g; done; id admin",
+        )
+    ).stdout;
 
 describe.concurrent.each(HOSTS)("outcome on $os", { timeout: 300_000 }, ({ os, authselect }) => {
     let sb: Sandbox;
@@ -57,8 +62,25 @@ describe.concurrent.each(HOSTS)("outcome on $os", { timeout: 300_000 }, ({ os, a
         // An SSSD host: sss after files on the passwd, group and shadow lines (authselect's sssd profile has it on RHEL).
         if (os === "debian") await sb.exec(String.raw`sed -i -E 's/^(passwd|group|shadow):([[:space:]]*)files.*$/\1:\2files sss/' /etc/nsswitch.conf`);
         await sb.exec("useradd --create-home localuser");
-        await serve(sb, "pwb", [ALICE, BOB], [{ name: "alice", gid: 20001 }, { name: "bob", gid: 20002 }, { name: "wb-analysts", gid: 20100, members: ["alice", "bob"] }]);
-        await serve(sb, "sss", [ALICE_SSS], [{ name: "alice", gid: 30001 }, { name: "wb-analysts", gid: 30100 }]);
+        await serve(
+            sb,
+            "pwb",
+            [ALICE, BOB],
+            [
+                { name: "alice", gid: 20001 },
+                { name: "bob", gid: 20002 },
+                { name: "wb-analysts", gid: 20100, members: ["alice", "bob"] },
+            ],
+        );
+        await serve(
+            sb,
+            "sss",
+            [ALICE_SSS],
+            [
+                { name: "alice", gid: 30001 },
+                { name: "wb-analysts", gid: 30100 },
+            ],
+        );
         local = await LOCAL(sb);
         nsswitch = await sb.readFile("/etc/nsswitch.conf");
     });
@@ -70,23 +92,27 @@ describe.concurrent.each(HOSTS)("outcome on $os", { timeout: 300_000 }, ({ os, a
         expect((await getent(sb, "passwd", "bob")).code).toBe(2);
     });
 
-    it("until the nscd step nscd caches passwd and group; after it, both are off and a user Workbench adds resolves at once", { concurrent: false }, async () => {
-        const beforeNscd = STEPS_IN_ORDER.slice(0, STEPS_IN_ORDER.indexOf("nscd"));
-        await applyOneByOne(sb, undefined, beforeNscd);
-        expect([await nscdCaching(sb, "passwd"), await nscdCaching(sb, "group")]).toEqual(["yes", "yes"]);
-        // Asked once (nscd remembers "not found"), then provisioned: nscd may keep answering "not found".
-        expect((await getent(sb, "passwd", "late1")).code).toBe(2);
-        await serve(sb, "pwb", [LATE[0]]);
-        const cached = await getent(sb, "passwd", "late1");
-        await applyOneByOne(sb, undefined, STEPS_IN_ORDER.slice(beforeNscd.length));
-        expect([await nscdCaching(sb, "passwd"), await nscdCaching(sb, "group")]).toEqual(["no", "no"]);
-        expect((await getent(sb, "passwd", "late2")).code).toBe(2);
-        await serve(sb, "pwb", [LATE[1]]);
-        expect((await getent(sb, "passwd", "late2")).line).toBe(passwdLine(LATE[1]));
-        expect((await getent(sb, "passwd", "late1")).line).toBe(passwdLine(LATE[0]));
-        // What nscd answered with caching on (reported, not required: "may not").
-        console.log(`${os}: a user provisioned after a lookup, with nscd caching passwd: ${cached.code === 2 ? "not found (cached)" : "found"}`);
-    });
+    it(
+        "until the nscd step nscd caches passwd and group; after it, both are off and a user Workbench adds resolves at once",
+        { concurrent: false },
+        async () => {
+            const beforeNscd = STEPS_IN_ORDER.slice(0, STEPS_IN_ORDER.indexOf("nscd"));
+            await applyOneByOne(sb, undefined, beforeNscd);
+            expect([await nscdCaching(sb, "passwd"), await nscdCaching(sb, "group")]).toEqual(["yes", "yes"]);
+            // Asked once (nscd remembers "not found"), then provisioned: nscd may keep answering "not found".
+            expect((await getent(sb, "passwd", "late1")).code).toBe(2);
+            await serve(sb, "pwb", [LATE[0]]);
+            const cached = await getent(sb, "passwd", "late1");
+            await applyOneByOne(sb, undefined, STEPS_IN_ORDER.slice(beforeNscd.length));
+            expect([await nscdCaching(sb, "passwd"), await nscdCaching(sb, "group")]).toEqual(["no", "no"]);
+            expect((await getent(sb, "passwd", "late2")).code).toBe(2);
+            await serve(sb, "pwb", [LATE[1]]);
+            expect((await getent(sb, "passwd", "late2")).line).toBe(passwdLine(LATE[1]));
+            expect((await getent(sb, "passwd", "late1")).line).toBe(passwdLine(LATE[0]));
+            // What nscd answered with caching on (reported, not required: "may not").
+            console.log(`${os}: a user provisioned after a lookup, with nscd caching passwd: ${cached.code === 2 ? "not found (cached)" : "found"}`);
+        },
+    );
 
     it("after the run: provisioned users and groups resolve through pwb, ahead of sss; local ones from files", { concurrent: false }, async () => {
         expect((await getent(sb, "passwd", "alice")).line).toBe(passwdLine(ALICE));
@@ -101,7 +127,8 @@ describe.concurrent.each(HOSTS)("outcome on $os", { timeout: 300_000 }, ({ os, a
         // Enumeration lists Workbench's users too.
         expect((await sb.exec("getent passwd | cut -d: -f1")).stdout.split("\n")).toEqual(expect.arrayContaining(["root", "admin", "alice", "bob", "late1"]));
         expect(await LOCAL(sb)).toBe(local);
-        for (const user of ["root", "admin", "localuser"]) expect((await getent(sb, "passwd", user)).line).toBe((await getent(sb, "passwd", user, "files")).line);
+        for (const user of ["root", "admin", "localuser"])
+            expect((await getent(sb, "passwd", user)).line).toBe((await getent(sb, "passwd", user, "files")).line);
     });
 
     it("a PAM session for a provisioned user through Workbench's default session profile (su)", { concurrent: false }, async () => {

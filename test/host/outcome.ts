@@ -26,12 +26,27 @@ export const passwdLine = (u: NssUser, gecos = "Workbench user") => `${u.name}:x
 /** Adds users to a module's files (and groups): "pwb" is Workbench's module, "sss" SSSD's stand-in. */
 export async function serve(sb: Sandbox, module: "pwb" | "sss", users: NssUser[], groups: Array<{ name: string; gid: number; members?: string[] }> = []) {
     const append = async (db: string, umask: string, lines: string[]) => {
-        const r = await sb.exec(`umask ${umask} && mkdir -p /var/lib/standin/nss && cat >> /var/lib/standin/nss/${module}.${db}`, lines.map((l) => `${l}\n`).join(""));
+        const r = await sb.exec(
+            `umask ${umask} && mkdir -p /var/lib/standin/nss && cat >> /var/lib/standin/nss/${module}.${db}`,
+            lines.map((l) => `${l}\n`).join(""),
+        );
         expect(r.code, r.stderr).toBe(0);
     };
-    await append("passwd", "022", users.map((u) => passwdLine(u, module === "pwb" ? "Workbench user" : "SSSD user")));
-    await append("group", "022", groups.map((g) => `${g.name}:x:${g.gid}:${(g.members ?? []).join(",")}`));
-    await append("shadow", "077", users.map((u) => `${u.name}:!:20000:0:99999:7:::`));
+    await append(
+        "passwd",
+        "022",
+        users.map((u) => passwdLine(u, module === "pwb" ? "Workbench user" : "SSSD user")),
+    );
+    await append(
+        "group",
+        "022",
+        groups.map((g) => `${g.name}:x:${g.gid}:${(g.members ?? []).join(",")}`),
+    );
+    await append(
+        "shadow",
+        "077",
+        users.map((u) => `${u.name}:!:20000:0:99999:7:::`),
+    );
 }
 
 /** getent's line for a key (empty when not found) and its exit code. */
@@ -48,9 +63,10 @@ export async function expectAdminCanLogIn(sb: Sandbox, when: string) {
     const r = await sshRun(sb, "sudo -n true && echo logged-in-and-sudo-works");
     // sshd's own log (its -e output, kept beside the sandbox) says which PAM module or stack failed.
     const log = r.code === 0 ? "" : (await readFile(join(sb.dir, "sshd.log"), "utf8")).split("\n").slice(-6).join("\n");
-    expect(`${r.code} ${r.stdout.trim()}`, `LOCKED OUT after ${when}: a new SSH login of admin with 'sudo -n true' failed (${r.code}): ${r.stderr.trim()}\nsshd.log:\n${log}`).toBe(
-        "0 logged-in-and-sudo-works",
-    );
+    expect(
+        `${r.code} ${r.stdout.trim()}`,
+        `LOCKED OUT after ${when}: a new SSH login of admin with 'sudo -n true' failed (${r.code}): ${r.stderr.trim()}\nsshd.log:\n${log}`,
+    ).toBe("0 logged-in-and-sudo-works");
 }
 
 /** sshd's effective UsePAM, as `sshd -T` prints it. */
@@ -65,7 +81,14 @@ export const STEPS_IN_ORDER: HostStep[] = planHostSteps(1, false).map((s) => s.i
 export async function applyOneByOne(sb: Sandbox, after: (step: HostStep) => Promise<void> = async () => {}, steps: HostStep[] = STEPS_IN_ORDER) {
     let encrypted = "";
     for (const step of steps) {
-        const input = step === "encrypt-client-secret" ? `${CLIENT_SECRET}\n` : step === "client-secret" ? `${encrypted}\n` : step === "restart" ? "digest-of-the-node's-other-steps\n" : "";
+        const input =
+            step === "encrypt-client-secret"
+                ? `${CLIENT_SECRET}\n`
+                : step === "client-secret"
+                  ? `${encrypted}\n`
+                  : step === "restart"
+                    ? "digest-of-the-node's-other-steps\n"
+                    : "";
         const r = await runStep(sb, step, "apply", {}, input);
         expect(r.code, `${step} apply: ${r.stderr}`).toBe(0);
         if (step === "encrypt-client-secret") encrypted = r.stdout;

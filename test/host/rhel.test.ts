@@ -30,7 +30,8 @@ async function contents(sb: Sandbox): Promise<Record<string, string>> {
  * mode, owner and content hash (its copies in /var/lib/authselect, backups, custom profiles too).
  */
 async function authselectTree(sb: Sandbox): Promise<string[]> {
-    const r = await sb.exec(String.raw`find /etc/nsswitch.conf /etc/pam.d /etc/authselect /var/lib/authselect /etc/dconf 2>/dev/null | sort | while read -r p; do
+    const r =
+        await sb.exec(String.raw`find /etc/nsswitch.conf /etc/pam.d /etc/authselect /var/lib/authselect /etc/dconf 2>/dev/null | sort | while read -r p; do
         if [ -L "$p" ]; then echo "$p -> $(readlink "$p")"
         elif [ -d "$p" ]; then echo "$p/ $(stat -c '%a %U:%G' "$p")"
         else echo "$p $(stat -c '%a %U:%G' "$p") $(sha256sum < "$p" | cut -c1-16)"; fi
@@ -41,7 +42,13 @@ async function authselectTree(sb: Sandbox): Promise<string[]> {
 /** The services of one nsswitch.conf database, without the [STATUS=action] items. */
 function services(nsswitch: string, db: string): string[] {
     const line = nsswitch.split("\n").find((l) => l.startsWith(`${db}:`));
-    return line === undefined ? [] : line.slice(db.length + 1).trim().split(/\s+/).filter((w) => !w.startsWith("["));
+    return line === undefined
+        ? []
+        : line
+              .slice(db.length + 1)
+              .trim()
+              .split(/\s+/)
+              .filter((w) => !w.startsWith("["));
 }
 
 const WORKBENCH_FILES = ["/etc/rstudio/rserver.conf", "/etc/rstudio/openid-client-secret", "/etc/pam.d/common-session"];
@@ -101,8 +108,14 @@ describe.concurrent.each(FRESH)("a fresh $os host (authselect $line) on $profile
         for (const db of ["passwd", "group", "shadow"]) {
             const now = services(nsswitch, db);
             const was = services(before.nsswitch, db);
-            expect(now.filter((s) => s !== "pwb"), db).toEqual(was);
-            expect(now.filter((s) => s === "pwb"), db).toHaveLength(1);
+            expect(
+                now.filter((s) => s !== "pwb"),
+                db,
+            ).toEqual(was);
+            expect(
+                now.filter((s) => s === "pwb"),
+                db,
+            ).toHaveLength(1);
             if (source && was.includes(source)) expect(now[now.indexOf(source) - 1], db).toBe("pwb");
         }
         // The other databases are the profile's as before.
@@ -125,18 +138,22 @@ describe.concurrent.each(FRESH)("a fresh $os host (authselect $line) on $profile
         expect(resultOf(second, "home-directories")?.stdout).toContain("mkhomedir=unchanged");
     });
 
-    it("gives back nsswitch.conf, the PAM files and authselect.conf byte for byte on destroy, and everything else authselect keeps", { concurrent: false }, async () => {
-        // As an authselect update does in between (its package runs apply-changes): 1.2 dates the files anew.
-        expect((await sb.exec("sleep 1 && authselect apply-changes")).code).toBe(0);
-        const removed = await removeAll(sb, hostValues());
-        expect(resultOf(removed, "nss")?.stdout).toContain("authselect=restored");
-        expect(await contents(sb)).toEqual(before.contents);
-        expect(await authselectTree(sb)).toEqual(before.tree);
-        expect(await current(sb)).toBe(`${profile} ${features}`);
-        expect((await sb.exec("authselect check")).code).toBe(0);
-        expect((await sb.exec("systemctl is-enabled oddjobd")).stdout.trim()).toBe("disabled");
-        expect(await fingerprints(sb, WORKBENCH_FILES)).toEqual(before.workbench);
-    });
+    it(
+        "gives back nsswitch.conf, the PAM files and authselect.conf byte for byte on destroy, and everything else authselect keeps",
+        { concurrent: false },
+        async () => {
+            // As an authselect update does in between (its package runs apply-changes): 1.2 dates the files anew.
+            expect((await sb.exec("sleep 1 && authselect apply-changes")).code).toBe(0);
+            const removed = await removeAll(sb, hostValues());
+            expect(resultOf(removed, "nss")?.stdout).toContain("authselect=restored");
+            expect(await contents(sb)).toEqual(before.contents);
+            expect(await authselectTree(sb)).toEqual(before.tree);
+            expect(await current(sb)).toBe(`${profile} ${features}`);
+            expect((await sb.exec("authselect check")).code).toBe(0);
+            expect((await sb.exec("systemctl is-enabled oddjobd")).stdout.trim()).toBe("disabled");
+            expect(await fingerprints(sb, WORKBENCH_FILES)).toEqual(before.workbench);
+        },
+    );
 });
 
 describe.concurrent.each(LINES)("a $os host (authselect $line) whose nsswitch.conf an administrator edited", ({ os }) => {

@@ -72,7 +72,9 @@ describe("the preflight's Workbench version floor", () => {
 
     it("refuses when rstudio-server version prints no version, quoting what it printed", async () => {
         const stderr = await refused("RStudio Server (built from source)\nsee --help\n", "jit");
-        expect(stderr).toMatch(/^preflight: ERROR: cannot tell which Posit Workbench release is installed: 'rstudio-server version' printed 'RStudio Server \(built from source\) see --help', not a version/);
+        expect(stderr).toMatch(
+            /^preflight: ERROR: cannot tell which Posit Workbench release is installed: 'rstudio-server version' printed 'RStudio Server \(built from source\) see --help', not a version/,
+        );
         expect(stderr).toContain("JIT provisioning needs Workbench 2024.09.0 or later");
         // A version with a fourth part is not taken for its first three.
         expect(await refused("2024.12.1.5 Workbench\n", "scim")).toContain("printed '2024.12.1.5 Workbench'");

@@ -45,7 +45,10 @@ async function measure(size: number): Promise<{ check: number; own: number; noop
 }
 
 it("measures npm run check", async () => {
-    const lines = ["| nodes | check (median) | the nodes' own checks (median) | ratio | SSH connections per node | no-op `pulumi up` (median) |", "| --- | --- | --- | --- | --- | --- |"];
+    const lines = [
+        "| nodes | check (median) | the nodes' own checks (median) | ratio | SSH connections per node | no-op `pulumi up` (median) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ];
     for (const size of [1, 3]) {
         const figures = await measure(size);
         lines.push(

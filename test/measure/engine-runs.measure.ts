@@ -14,7 +14,11 @@ const ROUNDS = 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const OPERATIONS = ["preview", "fresh up", "no-op up", "setting change", "destroy"] as const;
 type Operation = (typeof OPERATIONS)[number];
-interface Figure { ms: number; ssh: number; restarts: number }
+interface Figure {
+    ms: number;
+    ssh: number;
+    restarts: number;
+}
 
 const ONE_COMMAND = (sb: Sandbox) => `
 import * as command from "@pulumi/command";
@@ -30,7 +34,11 @@ async function round(): Promise<{ figures: Record<Operation, Figure>; baselinePr
     const sb = await startSandbox();
     try {
         const e = await newStack(`measure${process.pid}${Date.now()}`);
-        const config = (claim: string) => ({ ...hostConfig([sb], "Mea~client-secret-0123456789abcdefghij"), [`${NS}:provisioning`]: { value: "scim" }, [`${NS}:usernameClaim`]: { value: claim } });
+        const config = (claim: string) => ({
+            ...hostConfig([sb], "Mea~client-secret-0123456789abcdefghij"),
+            [`${NS}:provisioning`]: { value: "scim" },
+            [`${NS}:usernameClaim`]: { value: claim },
+        });
         await e.stack.setAllConfig(config("preferred_username"));
         const figures = {} as Record<Operation, Figure>;
         const measure = async (operation: Operation, run: () => Promise<unknown>) => {
@@ -38,7 +46,11 @@ async function round(): Promise<{ figures: Record<Operation, Figure>; baselinePr
             const ssh = await sshConnections(sb);
             const started = Date.now();
             await run();
-            figures[operation] = { ms: Date.now() - started, ssh: (await sshConnections(sb)) - ssh, restarts: countSequence(await systemctlCalls(sb), RESTART_SEQUENCE) };
+            figures[operation] = {
+                ms: Date.now() - started,
+                ssh: (await sshConnections(sb)) - ssh,
+                restarts: countSequence(await systemctlCalls(sb), RESTART_SEQUENCE),
+            };
         };
         await measure("preview", () => e.stack.preview());
         await measure("fresh up", () => e.stack.up());
@@ -63,11 +75,16 @@ it("measures the engine runs", async () => {
     const lines = ["| run | median wall time | SSH connections | Workbench restarts |", "| --- | --- | --- | --- |"];
     for (const op of OPERATIONS) {
         const runs = rounds.map((r) => r.figures[op]);
-        lines.push(`| ${op} | ${(median(runs.map((f) => f.ms)) / 1000).toFixed(1)} s | ${median(runs.map((f) => f.ssh))} | ${median(runs.map((f) => f.restarts))} |`);
+        lines.push(
+            `| ${op} | ${(median(runs.map((f) => f.ms)) / 1000).toFixed(1)} s | ${median(runs.map((f) => f.ssh))} | ${median(runs.map((f) => f.restarts))} |`,
+        );
     }
     const preview = median(rounds.map((r) => r.figures.preview.ms));
     const baseline = median(rounds.map((r) => r.baselinePreview));
-    lines.push("", `preview of this program / preview of a one-remote.Command program: ${(preview / baseline).toFixed(2)} (${(preview / 1000).toFixed(1)} s / ${(baseline / 1000).toFixed(1)} s)`);
+    lines.push(
+        "",
+        `preview of this program / preview of a one-remote.Command program: ${(preview / baseline).toFixed(2)} (${(preview / 1000).toFixed(1)} s / ${(baseline / 1000).toFixed(1)} s)`,
+    );
     console.log(lines.join("\n"));
     expect(rounds.every((r) => r.figures["no-op up"].ssh === 0 && r.figures["fresh up"].restarts === 1)).toBe(true);
 });

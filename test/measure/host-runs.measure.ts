@@ -35,7 +35,9 @@ it("measures the host steps", async () => {
     for (const nodes of [1, 3]) {
         for (const [label, runs] of Object.entries(await measure(nodes))) {
             const ms = median(runs.map((r) => r.run.milliseconds));
-            lines.push(`| ${nodes} | ${label} | ${(ms / 1000).toFixed(1)} s | ${median(runs.map((r) => r.run.sshCommands))} | ${median(runs.map((r) => r.restarts))} |`);
+            lines.push(
+                `| ${nodes} | ${label} | ${(ms / 1000).toFixed(1)} s | ${median(runs.map((r) => r.run.sshCommands))} | ${median(runs.map((r) => r.restarts))} |`,
+            );
             expect(runs.every((r) => r.restarts === (label === "fresh" ? nodes : 0))).toBe(true);
         }
     }

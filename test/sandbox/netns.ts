@@ -29,7 +29,9 @@ net.createServer((c) => { const t = net.connect(Number(port), "127.0.0.1"); c.pi
 `;
 
 export async function privateNetwork(): Promise<PrivateNetwork> {
-    const holder = spawn("unshare", ["--net", "--", "sh", "-c", "ip link set lo up && echo up && exec sleep infinity"], { stdio: ["ignore", "pipe", "inherit"] });
+    const holder = spawn("unshare", ["--net", "--", "sh", "-c", "ip link set lo up && echo up && exec sleep infinity"], {
+        stdio: ["ignore", "pipe", "inherit"],
+    });
     await new Promise<void>((resolve, reject) => {
         holder.stdout!.once("data", () => resolve());
         holder.once("exit", (code) => reject(new Error(`unshare --net failed (${code})`)));
@@ -41,7 +43,9 @@ export async function privateNetwork(): Promise<PrivateNetwork> {
         path,
         async expose(port) {
             const socket = join(dir, `relay-${port}.sock`);
-            const inside = spawn("nsenter", [`--net=${path}`, "--", process.execPath, "-e", INSIDE_RELAY, socket, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+            const inside = spawn("nsenter", [`--net=${path}`, "--", process.execPath, "-e", INSIDE_RELAY, socket, String(port)], {
+                stdio: ["ignore", "pipe", "inherit"],
+            });
             await new Promise<void>((resolve, reject) => {
                 inside.stdout!.once("data", () => resolve());
                 inside.once("exit", (code) => reject(new Error(`relay into the namespace failed (${code})`)));

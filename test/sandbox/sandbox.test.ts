@@ -85,7 +85,8 @@ describe("sandbox host", { timeout: 30_000 }, () => {
             startSandbox({ osRelease: "rocky10", authselect: "none" }),
         ]);
         try {
-            const state = "authselect list | cut -d' ' -f2 | tr -d '\\t' | tr '\\n' ' '; echo; authselect current --raw; authselect check; readlink /etc/nsswitch.conf";
+            const state =
+                "authselect list | cut -d' ' -f2 | tr -d '\\t' | tr '\\n' ' '; echo; authselect current --raw; authselect check; readlink /etc/nsswitch.conf";
             expect((await sshRun(el9, state)).stdout).toBe(
                 "minimal nis sssd winbind \nwinbind with-faillock\nCurrent configuration is valid.\n/etc/authselect/nsswitch.conf\n",
             );

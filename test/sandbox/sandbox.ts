@@ -91,9 +91,7 @@ function run(file: string, args: string[], stdin?: string): Promise<ExecResult> 
         child.stdout.on("data", (d: Buffer) => stdout.push(d));
         child.stderr.on("data", (d: Buffer) => stderr.push(d));
         child.on("error", reject);
-        child.on("close", (code) =>
-            resolve({ code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }),
-        );
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }));
         // A command that exits without reading its stdin closes the pipe: not an error here.
         child.stdin.on("error", (e: NodeJS.ErrnoException) => {
             if (e.code !== "EPIPE") reject(e);
@@ -125,7 +123,11 @@ const toolBuilds = new Map<string, Promise<string>>();
  */
 export function buildTools(only: Array<"rskey" | "authselect-1.2" | "authselect-1.5" | "nss"> = []): Promise<string> {
     const key = only.join(" ");
-    if (!toolBuilds.has(key)) toolBuilds.set(key, check(join(__dirname, "build-tools.sh"), only).then((out) => out.trim()));
+    if (!toolBuilds.has(key))
+        toolBuilds.set(
+            key,
+            check(join(__dirname, "build-tools.sh"), only).then((out) => out.trim()),
+        );
     return toolBuilds.get(key)!;
 }
 
@@ -153,11 +155,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     live.add(dir);
     // In the test's own network namespace, when it gives one (its processes inherit it).
     const inNetns = (argv: string[]): [string, string[]] => (options.netns ? ["nsenter", [`--net=${options.netns}`, "--", ...argv]] : [argv[0], argv.slice(1)]);
-    const started = await run(...inNetns([SANDBOX_SH,
-        "start", dir, image, toolsDir, String(port), String(workbenchPort), `${keyPath}.pub`,
-        os, options.nscd === false ? "0" : "1", options.encryptPrompts ?? "raw",
-        options.authselect ?? "sssd", options.arch ?? "x86_64", options.pamServices ?? "debian",
-    ]));
+    const started = await run(
+        ...inNetns([
+            SANDBOX_SH,
+            "start",
+            dir,
+            image,
+            toolsDir,
+            String(port),
+            String(workbenchPort),
+            `${keyPath}.pub`,
+            os,
+            options.nscd === false ? "0" : "1",
+            options.encryptPrompts ?? "raw",
+            options.authselect ?? "sssd",
+            options.arch ?? "x86_64",
+            options.pamServices ?? "debian",
+        ]),
+    );
     if (started.code !== 0) {
         await stopDir(dir);
         throw new Error(`sandbox start failed: ${started.stderr}`);
@@ -208,18 +223,31 @@ process.on("exit", () => {
  * Runs `command` as admin over real SSH with the system client, the host key pinned
  * (StrictHostKeyChecking=yes). `hostPublicKey` overrides the pinned key (to test refusal).
  */
-export async function sshRun(
-    sandbox: Sandbox,
-    command: string,
-    stdin?: string,
-    options: { hostPublicKey?: string } = {},
-): Promise<ExecResult> {
+export async function sshRun(sandbox: Sandbox, command: string, stdin?: string, options: { hostPublicKey?: string } = {}): Promise<ExecResult> {
     const knownHosts = join(await mkdtemp(join(sandbox.dir, "ssh-")), "known_hosts");
     await writeFile(knownHosts, `[${sandbox.host}]:${sandbox.port} ${options.hostPublicKey ?? sandbox.hostPublicKey}\n`);
-    return run("ssh", [
-        "-F", "/dev/null", "-i", join(sandbox.dir, "id_ed25519"), "-p", String(sandbox.port),
-        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`,
-        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
-        `${sandbox.user}@${sandbox.host}`, command,
-    ], stdin);
+    return run(
+        "ssh",
+        [
+            "-F",
+            "/dev/null",
+            "-i",
+            join(sandbox.dir, "id_ed25519"),
+            "-p",
+            String(sandbox.port),
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            `UserKnownHostsFile=${knownHosts}`,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=10",
+            `${sandbox.user}@${sandbox.host}`,
+            command,
+        ],
+        stdin,
+    );
 }

@@ -33,12 +33,47 @@ export function makeProbeCertificates(name: string, other = "other.example.net")
     const dir = mkdtempSync(join(tmpdir(), "wb-scim-tls-"));
     const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
     const read = (file: string) => readFileSync(join(dir, file), "utf8");
-    const ext = (n: string, san = `DNS:${n}`) => `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`;
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=posit-workbench-entra probe test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    const ext = (n: string, san = `DNS:${n}`) =>
+        `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`;
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=posit-workbench-entra probe test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    );
     const signed = (file: string, n: string, san?: string): KeyPair => {
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${file}.key`, "-out", `${file}.csr`, "-subj", `/CN=${n}`);
         writeFileSync(join(dir, `${file}.ext`), ext(n, san));
-        openssl("x509", "-req", "-in", `${file}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${file}.pem`, "-days", "2", "-extfile", `${file}.ext`);
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            `${file}.csr`,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            `${file}.pem`,
+            "-days",
+            "2",
+            "-extfile",
+            `${file}.ext`,
+        );
         return { key: read(`${file}.key`), cert: read(`${file}.pem`) };
     };
     const good = signed("good", name);
@@ -52,11 +87,68 @@ export function makeProbeCertificates(name: string, other = "other.example.net")
         join(dir, "ca.cnf"),
         `[ca]\ndefault_ca=test\n[test]\ndir=.\ndatabase=index.txt\nserial=serial\nnew_certs_dir=.\ncertificate=ca.pem\nprivate_key=ca.key\ndefault_md=sha256\npolicy=any\nunique_subject=no\ncopy_extensions=none\n[any]\ncommonName=supplied\n[server]\n${ext(name)}`,
     );
-    openssl("ca", "-batch", "-config", "ca.cnf", "-extensions", "server", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-in", "expired.csr", "-out", "expired.pem", "-notext");
+    openssl(
+        "ca",
+        "-batch",
+        "-config",
+        "ca.cnf",
+        "-extensions",
+        "server",
+        "-startdate",
+        "20200101000000Z",
+        "-enddate",
+        "20200102000000Z",
+        "-in",
+        "expired.csr",
+        "-out",
+        "expired.pem",
+        "-notext",
+    );
     const expired = { key: read("expired.key"), cert: read("expired.pem") };
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name}`);
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "self.key",
+        "-out",
+        "self.pem",
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${name}`,
+        "-addext",
+        `subjectAltName=DNS:${name}`,
+    );
     const selfSigned = { key: read("self.key"), cert: read("self.pem") };
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "self-other.key", "-out", "self-other.pem", "-days", "2", "-subj", `/CN=${other}`, "-addext", `subjectAltName=DNS:${other}`);
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "self-other.key",
+        "-out",
+        "self-other.pem",
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${other}`,
+        "-addext",
+        `subjectAltName=DNS:${other}`,
+    );
     const selfSignedOther = { key: read("self-other.key"), cert: read("self-other.pem") };
-    return { ca: read("ca.pem"), good, otherName, expired, selfSigned, selfSignedOther, loopback, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+        ca: read("ca.pem"),
+        good,
+        otherName,
+        expired,
+        selfSigned,
+        selfSignedOther,
+        loopback,
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    };
 }

@@ -74,7 +74,9 @@ describe("the SCIM endpoint as Entra ID sees it", () => {
         const port = await serve(certs.selfSignedOther);
         const probe = await probeScimEndpoint(URL, { connectTo: { host: "127.0.0.1", port } });
         expect(probe).toMatchObject({ status: "problem", certificate: "self-signed" });
-        expect(probe.lines[0]).toContain("the certificate is self-signed; issued for other.example.net, not workbench.example.com: Entra ID will not provision to it");
+        expect(probe.lines[0]).toContain(
+            "the certificate is self-signed; issued for other.example.net, not workbench.example.com: Entra ID will not provision to it",
+        );
     });
 
     it("reports an expired certificate", async () => {
@@ -88,7 +90,11 @@ describe("the SCIM endpoint as Entra ID sees it", () => {
         const mute = createServer({ key: certs.good.key, cert: certs.good.cert }, () => {});
         servers.push(mute);
         await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", resolve));
-        const probe = await probeScimEndpoint(URL, { connectTo: { host: "127.0.0.1", port: (mute.address() as AddressInfo).port }, extraCa: [certs.ca], timeoutMs: 500 });
+        const probe = await probeScimEndpoint(URL, {
+            connectTo: { host: "127.0.0.1", port: (mute.address() as AddressInfo).port },
+            extraCa: [certs.ca],
+            timeoutMs: 500,
+        });
         mute.closeAllConnections();
         expect(probe.status).toBe("ok");
         expect(probe.lines[1]).toBe("GET /scim/v2: no HTTP answer within 0.5 s");
@@ -102,7 +108,9 @@ describe("the SCIM endpoint as Entra ID sees it", () => {
         await new Promise((resolve) => tcp.close(resolve));
         const probe = await probeScimEndpoint(URL, { connectTo: { host: "127.0.0.1", port } });
         expect(probe.status).toBe("warning");
-        expect(probe.lines[0]).toBe(`${URL} is not reachable from this machine (ECONNREFUSED); Entra ID connects from the internet on port 443, so check from there too`);
+        expect(probe.lines[0]).toBe(
+            `${URL} is not reachable from this machine (ECONNREFUSED); Entra ID connects from the internet on port 443, so check from there too`,
+        );
     });
 
     it("gives up after its timeout on an endpoint that accepts but never finishes a handshake", async () => {

@@ -29,7 +29,10 @@ beforeAll(async () => {
     certs = makeProbeCertificates("workbench.example.com");
     server = createServer({ key: certs.loopback.key, cert: certs.loopback.cert }, (req, res) => {
         calls.push({ method: req.method, path: req.url, authorization: req.headers.authorization });
-        const [status, body] = answers[`${req.method} ${req.url}`] ?? [501, { error: { code: "NotImplemented", message: `no fixture for ${req.method} ${req.url}` } }];
+        const [status, body] = answers[`${req.method} ${req.url}`] ?? [
+            501,
+            { error: { code: "NotImplemented", message: `no fixture for ${req.method} ${req.url}` } },
+        ];
         setTimeout(() => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)), delayMs);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -76,14 +79,18 @@ describe("the Entra section of npm run check", () => {
         expect(section.lines).toContain(
             "problem: in quarantine (EncounteredQuarantineException) since 2026-12-05T04:00:00Z, 3 time(s) in this series: SystemForCrossDomainIdentityManagementServiceIncompatible: An HTTP/404 Not Found error occurred while reaching https://workbench.example.com/scim/v2/Users.; next attempt 2026-12-07T16:00:00Z. Microsoft: a job in quarantine for more than four weeks is disabled",
         );
-        expect(section.lines).toContain("warning: no successful run in the last 24 h (last 2026-12-04T06:00:00Z): users who left may still be provisioned in Workbench");
+        expect(section.lines).toContain(
+            "warning: no successful run in the last 24 h (last 2026-12-04T06:00:00Z): users who left may still be provisioned in Workbench",
+        );
     });
 
     it("reports a job whose last run failed as a problem, with the run's error", async () => {
         serve(FAILED_JOB);
         const section = await checkEntraJob(TARGET, EMAIL, options());
         expect(section.status).toBe("problem");
-        expect(section.lines).toContain("problem: the last run failed (2 failure(s) in a row): The SCIM endpoint answered 401 Unauthorized: check the secret token.");
+        expect(section.lines).toContain(
+            "problem: the last run failed (2 failure(s) in a row): The SCIM endpoint answered 401 Unauthorized: check the secret token.",
+        );
         expect(section.lines.some((l) => l.startsWith("warning: no successful run"))).toBe(false);
     });
 
@@ -91,7 +98,9 @@ describe("the Entra section of npm run check", () => {
         serve(STALE_JOB);
         const section = await checkEntraJob(TARGET, EMAIL, options());
         expect(section.status).toBe("warning");
-        expect(section.lines).toContain("warning: no successful run in the last 24 h (last 2026-12-06T00:00:00Z): users who left may still be provisioned in Workbench");
+        expect(section.lines).toContain(
+            "warning: no successful run in the last 24 h (last 2026-12-06T00:00:00Z): users who left may still be provisioned in Workbench",
+        );
         expect(section.lines).toContain("warning: the last run had errors on some entries (escrowed 2): see the provisioning logs");
     });
 
@@ -110,7 +119,9 @@ describe("the Entra section of npm run check", () => {
         serve(ACTIVE_JOB, secretsWith({ ...NOTIFY, Recipients: "someone-else@example.com" }));
         const changed = await checkEntraJob(TARGET, EMAIL, options());
         expect(changed.status).toBe("problem");
-        expect(changed.lines.at(-1)).toBe(`problem: quarantine email is sent to someone-else@example.com in Entra ID, the stack says ${EMAIL} (changed outside the stack): pulumi up --refresh sets it again`);
+        expect(changed.lines.at(-1)).toBe(
+            `problem: quarantine email is sent to someone-else@example.com in Entra ID, the stack says ${EMAIL} (changed outside the stack): pulumi up --refresh sets it again`,
+        );
         serve(ACTIVE_JOB, secretsWith({ ...NOTIFY, Enabled: false }));
         expect((await checkEntraJob(TARGET, EMAIL, options())).lines.at(-1)).toContain("quarantine email is off in Entra ID");
         serve(ACTIVE_JOB, secretsWith());
@@ -120,18 +131,24 @@ describe("the Entra section of npm run check", () => {
     });
 
     it("without an Azure identity says so in one line and reads nothing", async () => {
-        const section = await checkEntraJob(TARGET, EMAIL, { ...options(), token: async () => Promise.reject(new Error("DefaultAzureCredential failed to retrieve a token.\n  EnvironmentCredential is unavailable.")) });
+        const section = await checkEntraJob(TARGET, EMAIL, {
+            ...options(),
+            token: async () => Promise.reject(new Error("DefaultAzureCredential failed to retrieve a token.\n  EnvironmentCredential is unavailable.")),
+        });
         expect(section).toEqual({
             name: "entra",
             status: "warning",
-            lines: ["no Azure identity: DefaultAzureCredential failed to retrieve a token. (az login, or the deploying identity's environment; the host checks ran without it)"],
+            lines: [
+                "no Azure identity: DefaultAzureCredential failed to retrieve a token. (az login, or the deploying identity's environment; the host checks ran without it)",
+            ],
         });
         expect(calls).toEqual([]);
     });
 
     it("with @azure/identity's default chain and no identity configured, says so in one line", async () => {
         const saved = { ...process.env };
-        for (const key of Object.keys(process.env)) if (key.startsWith("AZURE_") || key.startsWith("IDENTITY_") || key.startsWith("MSI_")) delete process.env[key];
+        for (const key of Object.keys(process.env))
+            if (key.startsWith("AZURE_") || key.startsWith("IDENTITY_") || key.startsWith("MSI_")) delete process.env[key];
         process.env.PATH = "/nonexistent"; // no az, azd or pwsh to ask
         try {
             const { token: _, ...rest } = options();
@@ -153,7 +170,9 @@ describe("the Entra section of npm run check", () => {
         serve({ error: { code: "Authorization_RequestDenied", message: "Insufficient privileges to complete the operation." } }, secretsWith(NOTIFY), 403);
         const refused = await checkEntraJob(TARGET, EMAIL, options());
         expect(refused.status).toBe("warning");
-        expect(refused.lines[0]).toContain("HTTP 403 Authorization_RequestDenied: Insufficient privileges to complete the operation. (reading the job needs Synchronization.Read.All");
+        expect(refused.lines[0]).toContain(
+            "HTTP 403 Authorization_RequestDenied: Insufficient privileges to complete the operation. (reading the job needs Synchronization.Read.All",
+        );
     });
 
     it("finds the job in the stack's state, whichever id form the provider wrote", () => {
@@ -165,7 +184,8 @@ describe("the Entra section of npm run check", () => {
 });
 
 describe("the provisioning sections beside the nodes", () => {
-    const config = (extra: Record<string, unknown>) => parseConfig({ ...baseConfig(), sshPrivateKey: undefined, ...extra }, "prod", { sshPrivateKey: true, clientSecret: false });
+    const config = (extra: Record<string, unknown>) =>
+        parseConfig({ ...baseConfig(), sshPrivateKey: undefined, ...extra }, "prod", { sshPrivateKey: true, clientSecret: false });
     const resources = [{ type: "azuread:index/synchronizationJob:SynchronizationJob", id: TARGET.jobPath }];
 
     it("none with JIT", async () => {
@@ -195,14 +215,29 @@ describe("the provisioning sections beside the nodes", () => {
         expect(summary(report)).toBe("prod: 1 node, 0 steps: 0 in sync, 0 would change, 0 drifted, 0 problems, 0 warnings");
         const text = renderText(report);
         expect(text).toContain("node1 (10.0.0.5:22) (1.0 s)\nentra (problem)\n  job ");
-        expect(text).toContain("scim-endpoint (warning)\n  https://workbench.example.com/scim/v2 is not reachable from this machine (no TLS handshake within 0.4 s); Entra ID connects from the internet on port 443, so check from there too\n\nprod: 1 node");
+        expect(text).toContain(
+            "scim-endpoint (warning)\n  https://workbench.example.com/scim/v2 is not reachable from this machine (no TLS handshake within 0.4 s); Entra ID connects from the internet on port 443, so check from there too\n\nprod: 1 node",
+        );
         // Warnings alone (no identity, an endpoint out of reach) change nothing: the host checks decide.
         expect(exitCode({ ...report, sections: sections.map((s) => ({ ...s, status: "warning" as const })) })).toBe(0);
     });
 
     it("with an external app reads no job (its owners run it) but still probes the endpoint", async () => {
         const sections = await checkProvisioning(
-            parseConfig({ ...baseConfig(), sshPrivateKey: undefined, assignedUsers: [], assignedGroups: [], entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", provisioning: "scim" }, "prod", { sshPrivateKey: true, clientSecret: true }),
+            parseConfig(
+                {
+                    ...baseConfig(),
+                    sshPrivateKey: undefined,
+                    assignedUsers: [],
+                    assignedGroups: [],
+                    entraMode: "external",
+                    tenantId: "11111111-2222-3333-4444-555555555555",
+                    clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                    provisioning: "scim",
+                },
+                "prod",
+                { sshPrivateKey: true, clientSecret: true },
+            ),
             resources,
             { entra: options(), probe: { connectTo: { host: "127.0.0.1", port: 1 }, timeoutMs: 400 } },
         );

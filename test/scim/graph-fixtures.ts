@@ -87,26 +87,53 @@ const job = (status: Record<string, unknown>) => ({
     status: { ...EXAMPLE_JOB.status, quarantine: null, ...status },
 });
 
-export const ACTIVE_JOB = job({ code: "Active", lastExecution: run("Succeeded", 0.5), lastSuccessfulExecution: run("Succeeded", 0.5), lastSuccessfulExecutionWithExports: run("Succeeded", 0.5) });
+export const ACTIVE_JOB = job({
+    code: "Active",
+    lastExecution: run("Succeeded", 0.5),
+    lastSuccessfulExecution: run("Succeeded", 0.5),
+    lastSuccessfulExecutionWithExports: run("Succeeded", 0.5),
+});
 
-const scimError = { code: "SystemForCrossDomainIdentityManagementServiceIncompatible", message: "An HTTP/404 Not Found error occurred while reaching https://workbench.example.com/scim/v2/Users.", tenantActionable: true };
+const scimError = {
+    code: "SystemForCrossDomainIdentityManagementServiceIncompatible",
+    message: "An HTTP/404 Not Found error occurred while reaching https://workbench.example.com/scim/v2/Users.",
+    tenantActionable: true,
+};
 
 export const QUARANTINED_JOB = job({
     code: "Quarantine",
     countSuccessiveCompleteFailures: 7,
     lastExecution: run("Failed", 1, { countExported: 0, error: scimError }),
     lastSuccessfulExecution: run("Succeeded", 72),
-    quarantine: { currentBegan: hoursAgo(2), nextAttempt: hoursAgo(-10), reason: "EncounteredQuarantineException", seriesBegan: hoursAgo(50), seriesCount: 3, error: scimError },
+    quarantine: {
+        currentBegan: hoursAgo(2),
+        nextAttempt: hoursAgo(-10),
+        reason: "EncounteredQuarantineException",
+        seriesBegan: hoursAgo(50),
+        seriesCount: 3,
+        error: scimError,
+    },
 });
 
 export const FAILED_JOB = job({
     code: "Active",
     countSuccessiveCompleteFailures: 2,
-    lastExecution: run("Failed", 0.5, { countExported: 0, error: { code: "SystemForCrossDomainIdentityManagementServiceUnauthorized", message: "The SCIM endpoint answered 401 Unauthorized: check the secret token.", tenantActionable: true } }),
+    lastExecution: run("Failed", 0.5, {
+        countExported: 0,
+        error: {
+            code: "SystemForCrossDomainIdentityManagementServiceUnauthorized",
+            message: "The SCIM endpoint answered 401 Unauthorized: check the secret token.",
+            tenantActionable: true,
+        },
+    }),
     lastSuccessfulExecution: run("Succeeded", 3),
 });
 
-export const STALE_JOB = job({ code: "Active", lastExecution: run("EntryLevelErrors", 1, { countEscrowed: 2 }), lastSuccessfulExecution: run("Succeeded", 30) });
+export const STALE_JOB = job({
+    code: "Active",
+    lastExecution: run("EntryLevelErrors", 1, { countEscrowed: 2 }),
+    lastSuccessfulExecution: run("Succeeded", 30),
+});
 
 /** GET .../synchronization/secrets; SyncNotificationSettings as the cloud-sync page's example, with our email. */
 export const secretsWith = (notification?: Record<string, unknown>) => ({

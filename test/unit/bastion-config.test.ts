@@ -8,7 +8,8 @@ import { commandConnection } from "../../host/connection";
 import { baseConfig, HOST_KEY } from "./program";
 
 /** A well-formed ed25519 host key, its 32 key bytes all `fill`. */
-const edKey = (fill: number) => `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, fill)]).toString("base64")}`;
+const edKey = (fill: number) =>
+    `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, fill)]).toString("base64")}`;
 const wellFormedBastionKey = edKey(7);
 const OTHER_HOST_KEY = edKey(9);
 const bastion = { address: "10.0.0.4", port: 22, user: "jump", hostKey: wellFormedBastionKey };
@@ -35,7 +36,11 @@ function problems(overrides: Record<string, unknown>, secrets: SecretFacts = wit
 describe("a bastion", () => {
     it("is reached through by every node, or a node's own bastion, or none for a node with bastion: false", () => {
         const own = { ...bastion, address: "10.2.0.4" };
-        const c = parse({ host: undefined, hosts: [cluster[0], { ...cluster[1], bastion: own }, { address: "10.1.0.7", hostKey: edKey(11), bastion: false }], bastion });
+        const c = parse({
+            host: undefined,
+            hosts: [cluster[0], { ...cluster[1], bastion: own }, { address: "10.1.0.7", hostKey: edKey(11), bastion: false }],
+            bastion,
+        });
         expect(c.hosts.map((h) => h.bastion?.address)).toEqual(["10.0.0.4", "10.2.0.4", undefined]);
         expect(c.bastion).toEqual(bastion);
     });
@@ -45,23 +50,38 @@ describe("a bastion", () => {
         expect(problems({ bastion: { address: "10.0.0.4", user: "jump" }, allowUnpinnedHostKey: true })).toEqual([
             `posit-workbench-entra:bastion.hostKey: required: the bastion's host public key to pin ("ssh-keyscan -t ed25519 <bastion>"); allowUnpinnedHostKey does not apply to the bastion`,
         ]);
-        expect(problems({ bastion: { address: "10.0.0.4", hostKey: wellFormedBastionKey } })).toEqual([expect.stringMatching(/^posit-workbench-entra:bastion.user: required: the login user on the bastion/)]);
-        expect(problems({ bastion: { ...bastion, hostKey: "ssh-ed25519 AAAA-placeholder" } })).toEqual([expect.stringMatching(/^posit-workbench-entra:bastion.hostKey: expected the host public key in authorized_keys format/)]);
-        expect(problems({ bastion: { ...bastion, address: "jump@10.0.0.4" } })).toEqual([expect.stringMatching(/^posit-workbench-entra:bastion.address: expected the SSH address of the bastion/)]);
-        expect(problems({ bastion: { ...bastion, proxyJump: "x" } })).toEqual(["posit-workbench-entra:bastion: unknown key(s) proxyJump; expected address, port, user, hostKey"]);
-        expect(problems({ host: { address: "10.0.0.5", hostKey: HOST_KEY, bastion: "10.0.0.4" } })).toEqual([expect.stringMatching(/^posit-workbench-entra:host.bastion: expected a bastion \{ address, port, user, hostKey \}, or false/)]);
+        expect(problems({ bastion: { address: "10.0.0.4", hostKey: wellFormedBastionKey } })).toEqual([
+            expect.stringMatching(/^posit-workbench-entra:bastion.user: required: the login user on the bastion/),
+        ]);
+        expect(problems({ bastion: { ...bastion, hostKey: "ssh-ed25519 AAAA-placeholder" } })).toEqual([
+            expect.stringMatching(/^posit-workbench-entra:bastion.hostKey: expected the host public key in authorized_keys format/),
+        ]);
+        expect(problems({ bastion: { ...bastion, address: "jump@10.0.0.4" } })).toEqual([
+            expect.stringMatching(/^posit-workbench-entra:bastion.address: expected the SSH address of the bastion/),
+        ]);
+        expect(problems({ bastion: { ...bastion, proxyJump: "x" } })).toEqual([
+            "posit-workbench-entra:bastion: unknown key(s) proxyJump; expected address, port, user, hostKey",
+        ]);
+        expect(problems({ host: { address: "10.0.0.5", hostKey: HOST_KEY, bastion: "10.0.0.4" } })).toEqual([
+            expect.stringMatching(/^posit-workbench-entra:host.bastion: expected a bastion \{ address, port, user, hostKey \}, or false/),
+        ]);
     });
 
     it("takes bastionPrivateKey or, without it, sshPrivateKey; with neither, one error names bastionPrivateKey", () => {
         expect(() => parse({ bastion }, { ...withKey, sshPrivateKey: true })).not.toThrow();
         expect(() => parse({ bastion }, { sshPrivateKey: false, clientSecret: false, bastionPrivateKey: true, nodePrivateKeys: ["10.0.0.5"] })).not.toThrow();
-        expect(problems({ bastion }, { sshPrivateKey: false, clientSecret: false, nodePrivateKeys: ["10.0.0.5"] })).toEqual([expect.stringMatching(/^posit-workbench-entra:bastionPrivateKey: required: the bastion's SSH private key/)]);
+        expect(problems({ bastion }, { sshPrivateKey: false, clientSecret: false, nodePrivateKeys: ["10.0.0.5"] })).toEqual([
+            expect.stringMatching(/^posit-workbench-entra:bastionPrivateKey: required: the bastion's SSH private key/),
+        ]);
     });
 });
 
 describe("per-node login users and keys", () => {
     it("keeps each node's user and names the nodePrivateKeys entry each node logs in with (address:port before address)", () => {
-        const c = parse({ host: undefined, hosts: [...cluster, { address: "10.1.0.6", port: 2222, user: "ops", hostKey: wellFormedBastionKey }] }, { ...withKey, nodePrivateKeys: ["10.1.0.6", "10.1.0.6:2222"] });
+        const c = parse(
+            { host: undefined, hosts: [...cluster, { address: "10.1.0.6", port: 2222, user: "ops", hostKey: wellFormedBastionKey }] },
+            { ...withKey, nodePrivateKeys: ["10.1.0.6", "10.1.0.6:2222"] },
+        );
         expect(c.hosts.map((h) => [h.user, h.privateKeyName])).toEqual([
             ["azureuser", undefined],
             ["ops", "10.1.0.6"],
@@ -73,12 +93,18 @@ describe("per-node login users and keys", () => {
         expect(problems({ host: undefined, hosts: cluster }, { sshPrivateKey: false, clientSecret: false, nodePrivateKeys: ["10.1.0.5"] })).toEqual([
             `posit-workbench-entra:hosts.1: node2 (10.1.0.6:22) has no SSH private key: set sshPrivateKey (every node without its own) or its own, pulumi config set --secret --path 'nodePrivateKeys["10.1.0.6"]' < key`,
         ]);
-        expect(() => parse({ host: undefined, hosts: cluster }, { sshPrivateKey: false, clientSecret: false, nodePrivateKeys: ["10.1.0.5", "10.1.0.6"] })).not.toThrow();
+        expect(() =>
+            parse({ host: undefined, hosts: cluster }, { sshPrivateKey: false, clientSecret: false, nodePrivateKeys: ["10.1.0.5", "10.1.0.6"] }),
+        ).not.toThrow();
     });
 
     it("refuses an entry that names no node, and a nodePrivateKeys that is not a map of keys", () => {
-        expect(problems({}, { ...withKey, nodePrivateKeys: ["10.9.9.9"] })).toEqual(["posit-workbench-entra:nodePrivateKeys.10.9.9.9: names no node; expected the address (or address:port) of one of 10.0.0.5:22"]);
-        expect(problems({}, secretFacts({ nodePrivateKeys: ["a key"] }, { sshPrivateKey: true, clientSecret: false }))).toEqual([expect.stringMatching(/^posit-workbench-entra:nodePrivateKeys: expected a map of node address/)]);
+        expect(problems({}, { ...withKey, nodePrivateKeys: ["10.9.9.9"] })).toEqual([
+            "posit-workbench-entra:nodePrivateKeys.10.9.9.9: names no node; expected the address (or address:port) of one of 10.0.0.5:22",
+        ]);
+        expect(problems({}, secretFacts({ nodePrivateKeys: ["a key"] }, { sshPrivateKey: true, clientSecret: false }))).toEqual([
+            expect.stringMatching(/^posit-workbench-entra:nodePrivateKeys: expected a map of node address/),
+        ]);
     });
 
     it("wants bastionPrivateKey and nodePrivateKeys stored as secrets", () => {

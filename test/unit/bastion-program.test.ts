@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { baseConfig, HOST_KEY, isSecretValue, reveal, runProgram } from "./program";
 
-const edKey = (fill: number) => `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, fill)]).toString("base64")}`;
+const edKey = (fill: number) =>
+    `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, fill)]).toString("base64")}`;
 const BASTION_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbastion-private-key-body\n-----END OPENSSH PRIVATE KEY-----";
 const NODE2_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnode2-private-key-body\n-----END OPENSSH PRIVATE KEY-----";
 const bastion = { address: "10.0.0.4", port: 22, user: "jump", hostKey: edKey(7) };

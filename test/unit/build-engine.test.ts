@@ -22,8 +22,12 @@ describe("build-engine.sh", () => {
 
     it("refuses a tarball that does not match its checksum, before building anything", () => {
         const vendor = mkdtempSync(join(tmpdir(), "wb-vendor-"));
-        for (const name of ["pulumi-language-nodejs-v3.248.0.tar.gz", "pulumi-command-v1.2.1.tar.gz"]) writeFileSync(join(vendor, name), "not the upstream tarball");
-        writeFileSync(join(vendor, "SHA256SUMS"), ["pulumi-language-nodejs-v3.248.0.tar.gz", "pulumi-command-v1.2.1.tar.gz"].map((n) => `${"0".repeat(64)}  ${n}\n`).join(""));
+        for (const name of ["pulumi-language-nodejs-v3.248.0.tar.gz", "pulumi-command-v1.2.1.tar.gz"])
+            writeFileSync(join(vendor, name), "not the upstream tarball");
+        writeFileSync(
+            join(vendor, "SHA256SUMS"),
+            ["pulumi-language-nodejs-v3.248.0.tar.gz", "pulumi-command-v1.2.1.tar.gz"].map((n) => `${"0".repeat(64)}  ${n}\n`).join(""),
+        );
         const r = run({ WB_VENDOR_DIR: vendor, WB_ENGINE_CACHE: join(vendor, "cache") });
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/pulumi-language-nodejs-v3\.248\.0\.tar\.gz is missing or does not match its checksum in SHA256SUMS; nothing was built/);

@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const SCRIPT = join(__dirname, "../../scripts/build-providers.sh");
-const TARBALLS = ["pulumi-azuread-v6.9.1.tar.gz", "terraform-provider-azuread-38d1993a1ea6.tar.gz", "pulumi-terraform-bridge-v3.130.0.tar.gz", "pulumi-pkg-v3.242.0.tar.gz", "pulumi-time-v0.1.1.tar.gz"];
+const TARBALLS = [
+    "pulumi-azuread-v6.9.1.tar.gz",
+    "terraform-provider-azuread-38d1993a1ea6.tar.gz",
+    "pulumi-terraform-bridge-v3.130.0.tar.gz",
+    "pulumi-pkg-v3.242.0.tar.gz",
+    "pulumi-time-v0.1.1.tar.gz",
+];
 const run = (env: Record<string, string>) => {
     const r = spawnSync(SCRIPT, [], { env: { ...process.env, WB_PROVIDERS_DIR: "", ...env }, encoding: "utf8" });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };

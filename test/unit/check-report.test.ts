@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { CheckReport, classify, exitCode, parseCheckOutput, renderText, repairCommand, StepCheck, summary } from "../../check/report";
 
-const step = (overrides: Partial<StepCheck>): StepCheck => ({ step: "rserver-conf", resource: "r", status: "in sync", notes: [], problems: [], warnings: [], diff: "", ...overrides });
+const step = (overrides: Partial<StepCheck>): StepCheck => ({
+    step: "rserver-conf",
+    resource: "r",
+    status: "in sync",
+    notes: [],
+    problems: [],
+    warnings: [],
+    diff: "",
+    ...overrides,
+});
 const urn = (id: string) => `urn:pulumi:prod::posit-workbench-entra::workbench:host:WorkbenchCluster$command:remote:Command::workbench-10-0-0-5-22-${id}`;
 
 describe("a step's check output", () => {
@@ -37,7 +46,12 @@ describe("a step's check output", () => {
 
 describe("a step's status", () => {
     it("is in sync when apply would change nothing, drifted when it would with the inputs the stack applied, else would change", () => {
-        expect([classify(false, true), classify(false, false), classify(true, true), classify(true, false)]).toEqual(["in sync", "in sync", "drifted", "would change"]);
+        expect([classify(false, true), classify(false, false), classify(true, true), classify(true, false)]).toEqual([
+            "in sync",
+            "in sync",
+            "drifted",
+            "would change",
+        ]);
     });
 });
 
@@ -59,20 +73,31 @@ describe("the repair", () => {
 
     it("restarts Workbench after repairing any step that can leave a restart pending (each one alone)", () => {
         for (const id of ["client-secret", "rserver-conf", "home-directories", "nss"]) {
-            const nodes = [{ name: "n", seconds: 1, steps: [step({ step: id as StepCheck["step"], status: "drifted", urn: urn(id) }), step({ step: "restart", urn: urn("restart") })] }];
+            const nodes = [
+                {
+                    name: "n",
+                    seconds: 1,
+                    steps: [step({ step: id as StepCheck["step"], status: "drifted", urn: urn(id) }), step({ step: "restart", urn: urn("restart") })],
+                },
+            ];
             expect(repairCommand("prod", nodes), id).toBe(`pulumi up --stack prod --replace '${urn(id)}' --replace '${urn("restart")}'`);
         }
     });
 
     it("does not restart Workbench for a step it does not read (nscd, the token), and is absent without drift", () => {
-        const nodes = [{ name: "n", seconds: 1, steps: [step({ step: "nscd", status: "drifted", urn: urn("nscd") }), step({ step: "restart", urn: urn("restart") })] }];
+        const nodes = [
+            { name: "n", seconds: 1, steps: [step({ step: "nscd", status: "drifted", urn: urn("nscd") }), step({ step: "restart", urn: urn("restart") })] },
+        ];
         expect(repairCommand("prod", nodes)).toBe(`pulumi up --stack prod --replace '${urn("nscd")}'`);
         expect(repairCommand("prod", [{ name: "n", seconds: 1, steps: [step({ status: "would change", urn: urn("rserver-conf") })] }])).toBeUndefined();
     });
 });
 
 describe("the exit code and summary", () => {
-    const report = (steps: StepCheck[], error?: string): CheckReport => ({ stack: "prod", nodes: [{ name: "node1 (10.0.0.5:22)", seconds: 1.25, steps, error }] });
+    const report = (steps: StepCheck[], error?: string): CheckReport => ({
+        stack: "prod",
+        nodes: [{ name: "node1 (10.0.0.5:22)", seconds: 1.25, steps, error }],
+    });
 
     it("0 in sync, 2 for a change, drift or failed verification, 1 for a node not checked", () => {
         expect(exitCode(report([step({})]))).toBe(0);
@@ -84,7 +109,11 @@ describe("the exit code and summary", () => {
     });
 
     it("counts every status in one line, and the text lists each step with what it found", () => {
-        const r = report([step({ step: "preflight" }), step({ status: "drifted", notes: ["/etc/rstudio/rserver.conf would change:"], diff: "-a\n+b\n", urn: urn("rserver-conf") }), step({ step: "restart", warnings: ["no curl"], urn: urn("restart") })]);
+        const r = report([
+            step({ step: "preflight" }),
+            step({ status: "drifted", notes: ["/etc/rstudio/rserver.conf would change:"], diff: "-a\n+b\n", urn: urn("rserver-conf") }),
+            step({ step: "restart", warnings: ["no curl"], urn: urn("restart") }),
+        ]);
         r.repair = repairCommand("prod", r.nodes);
         expect(summary(r)).toBe("prod: 1 node, 3 steps: 2 in sync, 0 would change, 1 drifted, 0 problems, 1 warning");
         expect(renderText(r)).toBe(

@@ -14,7 +14,8 @@ const wireString = (bytes: Buffer) => {
 /** An SSH mpint from unsigned big-endian bytes: a 0x00 in front when the high bit is set. */
 const mpint = (bytes: Buffer) => wireString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
 /** A well-formed ed25519 host key other than HOST_KEY (its 32 key bytes all `fill`). */
-const ed25519Key = (fill: number) => `ssh-ed25519 ${Buffer.concat([wireString(Buffer.from("ssh-ed25519")), wireString(Buffer.alloc(32, fill))]).toString("base64")}`;
+const ed25519Key = (fill: number) =>
+    `ssh-ed25519 ${Buffer.concat([wireString(Buffer.from("ssh-ed25519")), wireString(Buffer.alloc(32, fill))]).toString("base64")}`;
 /** A real RSA public key of `bits` bits, as ssh-keyscan prints it. */
 const rsaHostKey = (bits: number) => {
     const jwk = generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" });
@@ -79,8 +80,18 @@ describe("parseConfig", () => {
         ["a malformed sync template", { scimJobTemplate: "scim job" }, "scimJobTemplate", /synchronization template id/],
         ["a secret lifetime over two years", { secretRotationDays: 720, secretGraceDays: 30 }, "secretGraceDays", /at most 730 days/],
         ["the all-zero placeholder user", { assignedUsers: ["00000000-0000-0000-0000-000000000000"] }, "assignedUsers.0", /not the all-zero placeholder/],
-        ["a user listed twice", { assignedUsers: ["0d5b1f4e-9a1c-4a57-8a59-6e1c3f1b2a10", "0D5B1F4E-9A1C-4A57-8A59-6E1C3F1B2A10"] }, "assignedUsers.1", /listed twice/],
-        ["a placeholder host key", { host: { address: "10.0.0.5", user: "u", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICHANGEMECHANGEMECHANGEMECHANGEMECHANGEME00" } }, "host.hostKey", /authorized_keys format/],
+        [
+            "a user listed twice",
+            { assignedUsers: ["0d5b1f4e-9a1c-4a57-8a59-6e1c3f1b2a10", "0D5B1F4E-9A1C-4A57-8A59-6E1C3F1B2A10"] },
+            "assignedUsers.1",
+            /listed twice/,
+        ],
+        [
+            "a placeholder host key",
+            { host: { address: "10.0.0.5", user: "u", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICHANGEMECHANGEMECHANGEMECHANGEMECHANGEME00" } },
+            "host.hostKey",
+            /authorized_keys format/,
+        ],
         ["SSH port out of range", { host: { address: "10.0.0.5", port: 70000, user: "u", hostKey: HOST_KEY } }, "host.port", /between 1 and 65535/],
         ["SCIM with an IP address", { provisioning: "scim", hostname: "20.30.40.50" }, "hostname", /SCIM needs a DNS name/],
         ["host key missing", { host: { address: "10.0.0.5", user: "u" } }, "host.hostKey", /host public key to pin/],
@@ -89,13 +100,56 @@ describe("parseConfig", () => {
         ["both host and hosts", { hosts: [{ address: "10.0.0.6", user: "u", hostKey: HOST_KEY }] }, "hosts", /either host .* or hosts/],
         ["neither host nor hosts", { host: undefined }, "host", /required: the Workbench server/],
         ["an empty host list", { host: undefined, hosts: [] }, "hosts", /at least one host/],
-        ["a cluster node without host key", { host: undefined, hosts: [{ address: "10.0.0.5", user: "u", hostKey: HOST_KEY }, { address: "10.0.0.6", user: "u" }] }, "hosts.1.hostKey", /host public key to pin/],
-        ["a node listed twice", { host: undefined, hosts: [{ address: "10.0.0.5", user: "u", hostKey: HOST_KEY }, { address: "10.0.0.5", port: 22, user: "v", hostKey: HOST_KEY }] }, "hosts.1.address", /listed twice/],
+        [
+            "a cluster node without host key",
+            {
+                host: undefined,
+                hosts: [
+                    { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
+                    { address: "10.0.0.6", user: "u" },
+                ],
+            },
+            "hosts.1.hostKey",
+            /host public key to pin/,
+        ],
+        [
+            "a node listed twice",
+            {
+                host: undefined,
+                hosts: [
+                    { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
+                    { address: "10.0.0.5", port: 22, user: "v", hostKey: HOST_KEY },
+                ],
+            },
+            "hosts.1.address",
+            /listed twice/,
+        ],
         ["an SSH address with a user in it", { host: { address: "root@wb 1", user: "u", hostKey: HOST_KEY } }, "host.address", /a DNS name or an IP address/],
         ["an IPv6 hostname", { hostname: "::1" }, "hostname", /IPv6/],
-        ["a node listed twice in other letters", { host: undefined, hosts: [{ address: "WB1.example.com", user: "u", hostKey: HOST_KEY }, { address: "wb1.example.com", user: "u", hostKey: HOST_KEY }] }, "hosts.1.address", /listed twice/],
-        ["a cluster node port out of range", { host: undefined, hosts: [{ address: "10.0.0.5", port: 0, user: "u", hostKey: HOST_KEY }] }, "hosts.0.port", /between 1 and 65535/],
-        ["external mode without client id", { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", assignedUsers: [], assignedGroups: [] }, "clientId", /required when entraMode is "external"/],
+        [
+            "a node listed twice in other letters",
+            {
+                host: undefined,
+                hosts: [
+                    { address: "WB1.example.com", user: "u", hostKey: HOST_KEY },
+                    { address: "wb1.example.com", user: "u", hostKey: HOST_KEY },
+                ],
+            },
+            "hosts.1.address",
+            /listed twice/,
+        ],
+        [
+            "a cluster node port out of range",
+            { host: undefined, hosts: [{ address: "10.0.0.5", port: 0, user: "u", hostKey: HOST_KEY }] },
+            "hosts.0.port",
+            /between 1 and 65535/,
+        ],
+        [
+            "external mode without client id",
+            { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", assignedUsers: [], assignedGroups: [] },
+            "clientId",
+            /required when entraMode is "external"/,
+        ],
     ];
     for (const [what, overrides, key, message] of bad) {
         it(`rejects ${what} with one message naming ${key}`, () => {
@@ -232,7 +286,13 @@ describe("parseConfig", () => {
 
     it("accepts external mode with tenant, client id and secret", () => {
         const c = parse(
-            { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", assignedUsers: [], assignedGroups: [] },
+            {
+                entraMode: "external",
+                tenantId: "11111111-2222-3333-4444-555555555555",
+                clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                assignedUsers: [],
+                assignedGroups: [],
+            },
             { sshPrivateKey: true, clientSecret: true },
         );
         expect(c.entraMode).toBe("external");
@@ -245,8 +305,16 @@ describe("parseConfig", () => {
     });
 
     it("refuses a client secret that looks like the secret's ID", () => {
-        const external = { entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", assignedUsers: [], assignedGroups: [] };
-        expect(problems(external, { sshPrivateKey: true, clientSecret: true, clientSecretLooksLikeId: true })).toEqual([expect.stringMatching(/^posit-workbench-entra:clientSecret: looks like the secret's ID/)]);
+        const external = {
+            entraMode: "external",
+            tenantId: "11111111-2222-3333-4444-555555555555",
+            clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            assignedUsers: [],
+            assignedGroups: [],
+        };
+        expect(problems(external, { sshPrivateKey: true, clientSecret: true, clientSecretLooksLikeId: true })).toEqual([
+            expect.stringMatching(/^posit-workbench-entra:clientSecret: looks like the secret's ID/),
+        ]);
     });
 
     describe("one machine listed twice under two names (the same hostKey)", () => {
@@ -268,7 +336,9 @@ describe("parseConfig", () => {
             ];
             const found = problems({ host: undefined, hosts });
             expect(found).toHaveLength(1);
-            expect(found[0]).toMatch(/^posit-workbench-entra:hosts\.2\.hostKey: hosts\.0 \(10\.0\.0\.5:22\) and hosts\.2 \(wb\.example\.com:22\) have the same hostKey/);
+            expect(found[0]).toMatch(
+                /^posit-workbench-entra:hosts\.2\.hostKey: hosts\.0 \(10\.0\.0\.5:22\) and hosts\.2 \(wb\.example\.com:22\) have the same hostKey/,
+            );
         });
 
         it("says only that an address is listed twice when it is (one line, not two)", () => {
@@ -300,7 +370,9 @@ describe("parseConfig", () => {
                 { address: "10.0.0.5", user: "u", hostKey: HOST_KEY },
                 { address: "10.0.0.6", user: "u", hostKey: rsaHostKey(1536) },
             ];
-            expect(problems({ host: undefined, hosts })).toEqual([expect.stringMatching(/^posit-workbench-entra:hosts\.1\.hostKey: an RSA host key of 1536 bits; expected at least 2048 bits/)]);
+            expect(problems({ host: undefined, hosts })).toEqual([
+                expect.stringMatching(/^posit-workbench-entra:hosts\.1\.hostKey: an RSA host key of 1536 bits; expected at least 2048 bits/),
+            ]);
         });
 
         it("accepts 2048 bits and more", () => {
@@ -312,7 +384,9 @@ describe("parseConfig", () => {
 
         it("refuses an RSA key whose blob has no modulus as malformed", () => {
             const blob = Buffer.concat([wireString(Buffer.from("ssh-rsa")), mpint(Buffer.from([1, 0, 1]))]).toString("base64");
-            expect(problems({ host: { address: "10.0.0.5", user: "u", hostKey: `ssh-rsa ${blob}` } })).toEqual([expect.stringMatching(/^posit-workbench-entra:host\.hostKey: expected the host public key in authorized_keys format/)]);
+            expect(problems({ host: { address: "10.0.0.5", user: "u", hostKey: `ssh-rsa ${blob}` } })).toEqual([
+                expect.stringMatching(/^posit-workbench-entra:host\.hostKey: expected the host public key in authorized_keys format/),
+            ]);
         });
     });
 
@@ -326,7 +400,9 @@ describe("parseConfig", () => {
         });
 
         it("still refuses / itself", () => {
-            expect(problems({ homeDirPath: "/" })).toEqual([expect.stringMatching(/^posit-workbench-entra:homeDirPath: expected a directory for home directories, not a system directory/)]);
+            expect(problems({ homeDirPath: "/" })).toEqual([
+                expect.stringMatching(/^posit-workbench-entra:homeDirPath: expected a directory for home directories, not a system directory/),
+            ]);
         });
     });
 
@@ -357,7 +433,9 @@ describe("parseConfig", () => {
             return raw;
         };
         const throughStackFile = (value: unknown) => {
-            const stored = Object.fromEntries(Object.entries(rawWith(value)).map(([k, v]) => [`posit-workbench-entra:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+            const stored = Object.fromEntries(
+                Object.entries(rawWith(value)).map(([k, v]) => [`posit-workbench-entra:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+            );
             return projectConfig(stored);
         };
         const outcome = (raw: Record<string, unknown>) => {
@@ -424,7 +502,10 @@ describe("groups, admin groups, OpenID scopes and extra settings", () => {
     it("manages the extra settings' keys besides its own, so they are removed wherever else they are", () => {
         const settings = rserverSettings(parse({ extraSettings: { "auth-timeout-minutes": 60 } }), tenant);
         expect(managedRserverKeys(settings)).toEqual([...MANAGED_RSERVER_KEYS, "auth-timeout-minutes"]);
-        expect(stepEnv("rserver-conf", { clientId: "c", stack: "prod", settings }, "prod/h:22").WB_MANAGED_KEYS.split(" ")).toEqual([...MANAGED_RSERVER_KEYS, "auth-timeout-minutes"]);
+        expect(stepEnv("rserver-conf", { clientId: "c", stack: "prod", settings }, "prod/h:22").WB_MANAGED_KEYS.split(" ")).toEqual([
+            ...MANAGED_RSERVER_KEYS,
+            "auth-timeout-minutes",
+        ]);
     });
 
     it("reads the documented options from the list the stand-in reads, with their types", () => {
@@ -436,10 +517,22 @@ describe("groups, admin groups, OpenID scopes and extra settings", () => {
     });
 
     const refused: Array<[string, Record<string, unknown>, string]> = [
-        ["a group GID below 1000", { groupStartGid: 999 }, `${NS}:groupStartGid: expected a whole number of at least 1000 (Posit's minimum supported value for group-provisioning-start-gid)`],
+        [
+            "a group GID below 1000",
+            { groupStartGid: 999 },
+            `${NS}:groupStartGid: expected a whole number of at least 1000 (Posit's minimum supported value for group-provisioning-start-gid)`,
+        ],
         ["a group GID that is not a whole number", { groupStartGid: 1500.5 }, `${NS}:groupStartGid: expected a whole number of at least 1000`],
-        ["an admin group name with a comma", { adminGroups: ["a,b"] }, `${NS}:adminGroups.0: a group name cannot hold a comma: Workbench reads the option as a comma-delimited list of groups`],
-        ["an admin group name with a line break", { adminGroups: ["admins\nauth-openid=0"] }, `${NS}:adminGroups.0: a group name cannot hold a line break or another control character`],
+        [
+            "an admin group name with a comma",
+            { adminGroups: ["a,b"] },
+            `${NS}:adminGroups.0: a group name cannot hold a comma: Workbench reads the option as a comma-delimited list of groups`,
+        ],
+        [
+            "an admin group name with a line break",
+            { adminGroups: ["admins\nauth-openid=0"] },
+            `${NS}:adminGroups.0: a group name cannot hold a line break or another control character`,
+        ],
         ["an admin group listed twice", { adminGroups: ["admins", "admins"] }, `${NS}:adminGroups.1: "admins" is listed twice`],
         [
             "superuser groups without admin groups",
@@ -464,7 +557,10 @@ describe("groups, admin groups, OpenID scopes and extra settings", () => {
         ],
         [
             "delegated permissions on Microsoft Graph",
-            { openidScopes: ["openid", "profile", "offline_access"], delegatedPermissions: [{ resourceAppId: "00000003-0000-0000-c000-000000000000", scopes: ["Files.Read"] }] },
+            {
+                openidScopes: ["openid", "profile", "offline_access"],
+                delegatedPermissions: [{ resourceAppId: "00000003-0000-0000-c000-000000000000", scopes: ["Files.Read"] }],
+            },
             `${NS}:delegatedPermissions.0.resourceAppId: is Microsoft Graph's: the program sets the Graph permissions the sign-in needs (openid, profile, email, offline_access, User.Read); list other APIs here`,
         ],
         [
@@ -478,36 +574,102 @@ describe("groups, admin groups, OpenID scopes and extra settings", () => {
             },
             `${NS}:delegatedPermissions.1.resourceAppId: E406A681-F3D4-42A8-90B6-C2B029497AF1 is listed twice: put all of its permissions in one entry`,
         ],
-        ["an API without permissions", { openidScopes: ["openid", "profile", "offline_access"], delegatedPermissions: [{ resourceAppId: "e406a681-f3d4-42a8-90b6-c2b029497af1", scopes: [] }] }, `${NS}:delegatedPermissions.0.scopes: expected at least one delegated permission name, e.g. [user_impersonation]`],
-        ["an API by its name", { openidScopes: ["openid", "profile", "offline_access"], delegatedPermissions: [{ resourceAppId: "Azure Storage", scopes: ["user_impersonation"] }] }, `${NS}:delegatedPermissions.0.resourceAppId: expected the application (client) id of the API, e.g. e406a681-f3d4-42a8-90b6-c2b029497af1 for Azure Storage as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`],
-        ["scopes without openid", { openidScopes: ["profile", "email"] }, `${NS}:openidScopes: must include openid: without it Entra ID issues no ID token, and Workbench signs in with OpenID Connect`],
+        [
+            "an API without permissions",
+            {
+                openidScopes: ["openid", "profile", "offline_access"],
+                delegatedPermissions: [{ resourceAppId: "e406a681-f3d4-42a8-90b6-c2b029497af1", scopes: [] }],
+            },
+            `${NS}:delegatedPermissions.0.scopes: expected at least one delegated permission name, e.g. [user_impersonation]`,
+        ],
+        [
+            "an API by its name",
+            {
+                openidScopes: ["openid", "profile", "offline_access"],
+                delegatedPermissions: [{ resourceAppId: "Azure Storage", scopes: ["user_impersonation"] }],
+            },
+            `${NS}:delegatedPermissions.0.resourceAppId: expected the application (client) id of the API, e.g. e406a681-f3d4-42a8-90b6-c2b029497af1 for Azure Storage as a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`,
+        ],
+        [
+            "scopes without openid",
+            { openidScopes: ["profile", "email"] },
+            `${NS}:openidScopes: must include openid: without it Entra ID issues no ID token, and Workbench signs in with OpenID Connect`,
+        ],
         [
             "scopes without profile while the user name is preferred_username",
             { openidScopes: ["openid", "offline_access"] },
             `${NS}:openidScopes: must include profile while usernameClaim is preferred_username: Entra ID sends that claim only with the profile scope`,
         ],
-        ["a scope with a space in it", { openidScopes: ["openid profile"] }, `${NS}:openidScopes.0: expected a scope name such as openid, profile, email or offline_access (no spaces, quotes or backslashes)`],
-        ["scopes as one string", { openidScopes: "openid profile" }, `${NS}:openidScopes: expected a list of scopes, e.g. [openid, profile, email, offline_access]`],
+        [
+            "a scope with a space in it",
+            { openidScopes: ["openid profile"] },
+            `${NS}:openidScopes.0: expected a scope name such as openid, profile, email or offline_access (no spaces, quotes or backslashes)`,
+        ],
+        [
+            "scopes as one string",
+            { openidScopes: "openid profile" },
+            `${NS}:openidScopes: expected a list of scopes, e.g. [openid, profile, email, offline_access]`,
+        ],
         [
             "an unknown option",
             { extraSettings: { "auth-timeout-minute": 60 } },
             `${NS}:extraSettings.auth-timeout-minute: auth-timeout-minute is not in the list of documented rserver.conf options (host/rserver-options.txt, from Posit's rserver.conf reference): an unknown option stops rserver from starting. Check the spelling; add a real option to the list with the page that documents it`,
         ],
-        ["a key the program sets from another config key", { extraSettings: { "user-provisioning-start-uid": 2000 } }, `${NS}:extraSettings.user-provisioning-start-uid: user-provisioning-start-uid is set by the program from startUid: set startUid instead`],
-        ["an admin key", { extraSettings: { "admin-group": "admins" } }, `${NS}:extraSettings.admin-group: admin-group is set by the program from adminGroups: set adminGroups instead`],
-        ["the scopes", { extraSettings: { "auth-openid-scopes": "openid" } }, `${NS}:extraSettings.auth-openid-scopes: auth-openid-scopes is set by the program from openidScopes: set openidScopes instead`],
-        ["a key the program sets on its own", { extraSettings: { "auth-openid": 0 } }, `${NS}:extraSettings.auth-openid: auth-openid is set by the program itself (Entra ID sign-in and provisioning need it): it cannot be an extra setting`],
+        [
+            "a key the program sets from another config key",
+            { extraSettings: { "user-provisioning-start-uid": 2000 } },
+            `${NS}:extraSettings.user-provisioning-start-uid: user-provisioning-start-uid is set by the program from startUid: set startUid instead`,
+        ],
+        [
+            "an admin key",
+            { extraSettings: { "admin-group": "admins" } },
+            `${NS}:extraSettings.admin-group: admin-group is set by the program from adminGroups: set adminGroups instead`,
+        ],
+        [
+            "the scopes",
+            { extraSettings: { "auth-openid-scopes": "openid" } },
+            `${NS}:extraSettings.auth-openid-scopes: auth-openid-scopes is set by the program from openidScopes: set openidScopes instead`,
+        ],
+        [
+            "a key the program sets on its own",
+            { extraSettings: { "auth-openid": 0 } },
+            `${NS}:extraSettings.auth-openid: auth-openid is set by the program itself (Entra ID sign-in and provisioning need it): it cannot be an extra setting`,
+        ],
         [
             "the key file the secret is encrypted with",
             { extraSettings: { "secure-cookie-key-file": "/etc/rstudio/other-key" } },
             `${NS}:extraSettings.secure-cookie-key-file: secure-cookie-key-file is read before rserver.conf is written (the client secret is encrypted with that key): change it on every node by hand, then replace the preflights (pulumi up --replace)`,
         ],
-        ["text for a whole-number option", { extraSettings: { "auth-timeout-minutes": "an hour" } }, `${NS}:extraSettings.auth-timeout-minutes: auth-timeout-minutes takes a whole number, got "an hour"`],
-        ["a fraction for a whole-number option", { extraSettings: { "auth-timeout-minutes": 1.5 } }, `${NS}:extraSettings.auth-timeout-minutes: auth-timeout-minutes takes a whole number, got "1.5"`],
-        ["a word for a bool option", { extraSettings: { "auth-cookies-force-secure": "always" } }, `${NS}:extraSettings.auth-cookies-force-secure: auth-cookies-force-secure takes true or false (or 1/0, yes/no, on/off), got "always"`],
-        ["a value with a line break", { extraSettings: { "www-frame-origin": "none\nauth-openid=0" } }, `${NS}:extraSettings.www-frame-origin: the value of www-frame-origin holds a line break or another control character; expected one line`],
-        ["a list as a value", { extraSettings: { "www-frame-origin": ["a"] } }, `${NS}:extraSettings.www-frame-origin: expected a value: text, a number, or true/false`],
-        ["a list instead of a map", { extraSettings: ["auth-timeout-minutes=60"] }, `${NS}:extraSettings: expected a map of rserver.conf options to values, e.g. { auth-timeout-minutes: 60 }`],
+        [
+            "text for a whole-number option",
+            { extraSettings: { "auth-timeout-minutes": "an hour" } },
+            `${NS}:extraSettings.auth-timeout-minutes: auth-timeout-minutes takes a whole number, got "an hour"`,
+        ],
+        [
+            "a fraction for a whole-number option",
+            { extraSettings: { "auth-timeout-minutes": 1.5 } },
+            `${NS}:extraSettings.auth-timeout-minutes: auth-timeout-minutes takes a whole number, got "1.5"`,
+        ],
+        [
+            "a word for a bool option",
+            { extraSettings: { "auth-cookies-force-secure": "always" } },
+            `${NS}:extraSettings.auth-cookies-force-secure: auth-cookies-force-secure takes true or false (or 1/0, yes/no, on/off), got "always"`,
+        ],
+        [
+            "a value with a line break",
+            { extraSettings: { "www-frame-origin": "none\nauth-openid=0" } },
+            `${NS}:extraSettings.www-frame-origin: the value of www-frame-origin holds a line break or another control character; expected one line`,
+        ],
+        [
+            "a list as a value",
+            { extraSettings: { "www-frame-origin": ["a"] } },
+            `${NS}:extraSettings.www-frame-origin: expected a value: text, a number, or true/false`,
+        ],
+        [
+            "a list instead of a map",
+            { extraSettings: ["auth-timeout-minutes=60"] },
+            `${NS}:extraSettings: expected a map of rserver.conf options to values, e.g. { auth-timeout-minutes: 60 }`,
+        ],
     ];
     for (const [what, overrides, message] of refused) {
         it(`refuses ${what} with one line naming the key`, () => {
@@ -516,15 +678,21 @@ describe("groups, admin groups, OpenID scopes and extra settings", () => {
     }
 
     it("takes extraSettings as the stack file stores them (a JSON string) and bools in any spelling rserver reads", () => {
-        const stored = projectConfig({ "posit-workbench-entra:extraSettings": JSON.stringify({ "auth-timeout-minutes": 60, "www-enable-origin-check": "Off", "server-project-sharing": false }) });
+        const stored = projectConfig({
+            "posit-workbench-entra:extraSettings": JSON.stringify({
+                "auth-timeout-minutes": 60,
+                "www-enable-origin-check": "Off",
+                "server-project-sharing": false,
+            }),
+        });
         expect(parse(stored).extraSettings).toEqual({ "auth-timeout-minutes": "60", "www-enable-origin-check": "Off", "server-project-sharing": "0" });
     });
 
     it("reports several bad extra settings at once, one line each", () => {
-        expect(problems({ extraSettings: { "no-such-option": 1, "auth-timeout-minutes": "x", "auth-openid-issuer": "https://elsewhere" } }).map((p) => p.split(":")[1])).toEqual([
-            "extraSettings.no-such-option",
-            "extraSettings.auth-timeout-minutes",
-            "extraSettings.auth-openid-issuer",
-        ]);
+        expect(
+            problems({ extraSettings: { "no-such-option": 1, "auth-timeout-minutes": "x", "auth-openid-issuer": "https://elsewhere" } }).map(
+                (p) => p.split(":")[1],
+            ),
+        ).toEqual(["extraSettings.no-such-option", "extraSettings.auth-timeout-minutes", "extraSettings.auth-openid-issuer"]);
     });
 });

@@ -15,7 +15,15 @@ describe("EntraApplication", () => {
     beforeAll(async () => {
         await pulumi.runtime.setMocks(
             {
-                newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, ...(args.type.endsWith("ServicePrincipal") ? { objectId: "sp", appRoles: [{ displayName: "User", id: "18d14569-c3bd-439b-9a66-3a2aee01d14f" }] } : {}) } }),
+                newResource: (args) => ({
+                    id: `${args.name}-id`,
+                    state: {
+                        ...args.inputs,
+                        ...(args.type.endsWith("ServicePrincipal")
+                            ? { objectId: "sp", appRoles: [{ displayName: "User", id: "18d14569-c3bd-439b-9a66-3a2aee01d14f" }] }
+                            : {}),
+                    },
+                }),
                 call: () => ({}),
             },
             "posit-workbench-entra",
@@ -25,7 +33,15 @@ describe("EntraApplication", () => {
         // A component's transformations run for its children too: they see each child's options.
         new EntraApplication(
             "workbench",
-            { displayName: "Posit Workbench", redirectUri: "https://wb.example.com/openid/callback", groupsClaim: "ApplicationGroup", assignedUsers: [], assignedGroups: [], assignedGroupNames: [], adminConsent: false },
+            {
+                displayName: "Posit Workbench",
+                redirectUri: "https://wb.example.com/openid/callback",
+                groupsClaim: "ApplicationGroup",
+                assignedUsers: [],
+                assignedGroups: [],
+                assignedGroupNames: [],
+                adminConsent: false,
+            },
             {
                 transformations: [
                     (args) => {

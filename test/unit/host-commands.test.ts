@@ -5,7 +5,7 @@ import { issuerFor, MANAGED_RSERVER_KEYS, renderSettings, rserverSettings } from
 
 describe("shellQuote", () => {
     it("round-trips awkward values through a real shell", () => {
-        for (const value of ["plain", "it's", "a b\nc", "$(touch /tmp/x) `id` \"q\" \\"]) {
+        for (const value of ["plain", "it's", "a b\nc", '$(touch /tmp/x) `id` "q" \\']) {
             expect(execFileSync("sh", ["-c", `printf '%s' ${shellQuote(value)}`]).toString()).toBe(value);
         }
     });
@@ -36,7 +36,17 @@ describe("hostCommand", () => {
                 return false;
             }
         };
-        for (const step of ["preflight", "encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "restart", "scim-token"] as const) {
+        for (const step of [
+            "preflight",
+            "encrypt-client-secret",
+            "client-secret",
+            "rserver-conf",
+            "home-directories",
+            "nss",
+            "nscd",
+            "restart",
+            "scim-token",
+        ] as const) {
             const quoted = /bash -c ('(?:[^']|'\\'')*')/.exec(hostCommand(step, "apply"))![1];
             const script = execFileSync("sh", ["-c", `printf '%s' ${quoted}`]).toString();
             expect(script, step).toContain("wb_fail()");

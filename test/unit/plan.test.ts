@@ -19,11 +19,21 @@ describe("sharedKeyHash", () => {
     });
 
     it("takes the first node as reference when there is no majority", () => {
-        expect(() => sharedKeyHash([{ name: "n1", preflight: `secure-cookie-key-sha256=${h("1")}` }, { name: "n2", preflight: `secure-cookie-key-sha256=${h("2")}` }])).toThrow(/^the Workbench nodes do not share one secure-cookie-key: n2 has a different key than n1/);
+        expect(() =>
+            sharedKeyHash([
+                { name: "n1", preflight: `secure-cookie-key-sha256=${h("1")}` },
+                { name: "n2", preflight: `secure-cookie-key-sha256=${h("2")}` },
+            ]),
+        ).toThrow(/^the Workbench nodes do not share one secure-cookie-key: n2 has a different key than n1/);
     });
 
     it("never includes a hash in the message (nor, of course, a key)", () => {
-        expect(() => sharedKeyHash([{ name: "n1", preflight: `secure-cookie-key-sha256=${h("1")}` }, { name: "n2", preflight: `secure-cookie-key-sha256=${h("2")}` }])).not.toThrow(/1111/);
+        expect(() =>
+            sharedKeyHash([
+                { name: "n1", preflight: `secure-cookie-key-sha256=${h("1")}` },
+                { name: "n2", preflight: `secure-cookie-key-sha256=${h("2")}` },
+            ]),
+        ).not.toThrow(/1111/);
     });
 
     it("refuses a preflight without a hash", () => {
@@ -56,7 +66,9 @@ describe("stepEnv", () => {
         for (const id of ["encrypt-client-secret", "client-secret", "rserver-conf", "home-directories", "nss", "nscd", "scim-token"] as const) {
             expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_KEY_CHECK, id).toBe("stdin");
             expect(stepEnv(id, values, "prod/10.0.0.5:22").WB_STACK, id).toBe("prod");
-            expect(stepStdin(id, h("9"), "workbench-10-0-0-5-22-preflight-1a2b3c4d", "rest\n"), id).toBe(`secure-cookie-key-sha256=${h("9")} preflight=workbench-10-0-0-5-22-preflight-1a2b3c4d\nrest\n`);
+            expect(stepStdin(id, h("9"), "workbench-10-0-0-5-22-preflight-1a2b3c4d", "rest\n"), id).toBe(
+                `secure-cookie-key-sha256=${h("9")} preflight=workbench-10-0-0-5-22-preflight-1a2b3c4d\nrest\n`,
+            );
         }
         expect(stepStdin("restart", h("9"), "p", "digest\n")).toBe("digest\n");
     });
@@ -71,7 +83,11 @@ describe("stepEnv", () => {
         expect(plannedStdin(stepOf("restart"), h("9"), "p", "abc123")).toBe("abc123");
         expect(plannedStdin(stepOf("rserver-conf"), h("9"), "p")).toBe(key);
         expect(plannedStdin(stepOf("preflight"), h("9"), "p")).toBeUndefined();
-        for (const [id, value] of [["encrypt-client-secret", "s3cret"], ["client-secret", "ENC"], ["restart", "abc123"]] as const) {
+        for (const [id, value] of [
+            ["encrypt-client-secret", "s3cret"],
+            ["client-secret", "ENC"],
+            ["restart", "abc123"],
+        ] as const) {
             expect(stdinValue(stepOf(id), plannedStdin(stepOf(id), h("9"), "p", value)!), id).toBe(value);
         }
         expect(stepEnv("preflight", values, "prod/10.0.0.5:22")).toEqual({
@@ -95,7 +111,14 @@ describe("stepEnv", () => {
     });
 
     it("names the SCIM token after the stack", () => {
-        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({ WB_STACK: "prod", WB_KEY_CHECK: "stdin", WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)", WB_TOKEN_DAYS: "7", WB_TOKEN_ROTATION: "", WB_TOKEN_WARN_DAYS: "3" });
+        expect(stepEnv("scim-token", values, "prod/10.0.0.5:22")).toEqual({
+            WB_STACK: "prod",
+            WB_KEY_CHECK: "stdin",
+            WB_TOKEN_NAME: "Entra ID User Provisioning Token (pulumi prod)",
+            WB_TOKEN_DAYS: "7",
+            WB_TOKEN_ROTATION: "",
+            WB_TOKEN_WARN_DAYS: "3",
+        });
         expect(stepEnv("scim-token", { ...values, scimTokenRotation: "2026-12-01T00:00:00Z" }, "").WB_TOKEN_ROTATION).toBe("2026-12-01T00:00:00Z");
         // The check warns from when a managed app's stack would rotate the token: 30 days before, or half a short lifetime.
         expect(stepEnv("scim-token", { ...values, scimTokenDays: 365 }, "").WB_TOKEN_WARN_DAYS).toBe("30");
@@ -108,7 +131,17 @@ describe("reviewedSteps", () => {
 
     it("lists every step with its script's own description and the values its command carries, rserver.conf one line an entry", () => {
         const steps = reviewedSteps(values, true);
-        expect(Object.keys(steps).sort()).toEqual(["client-secret", "encrypt-client-secret", "home-directories", "nscd", "nss", "preflight", "restart", "rserver-conf", "scim-token"]);
+        expect(Object.keys(steps).sort()).toEqual([
+            "client-secret",
+            "encrypt-client-secret",
+            "home-directories",
+            "nscd",
+            "nss",
+            "preflight",
+            "restart",
+            "rserver-conf",
+            "scim-token",
+        ]);
         expect(steps["rserver-conf"].values.WB_SETTINGS).toEqual(["auth-openid=1", "auth-openid-username-claim=email"]);
         expect(steps["client-secret"].values).toEqual({ WB_CLIENT_ID: "c1" });
         expect(steps.nscd.does).toEqual(["Turns off NSCD's passwd and group caches, which would hide users Workbench provisions."]);

@@ -50,7 +50,9 @@ describe("the program in managed mode (JIT)", async () => {
             expect(a.inputs.appRoleId).toBe(USER_ROLE_ID);
             expect(a.inputs.resourceObjectId).toBe("sp-object-id");
         }
-        expect(assignments.map((a) => a.inputs.principalObjectId).sort()).toEqual([...(baseConfig().assignedUsers as string[]), ...(baseConfig().assignedGroups as string[])].sort());
+        expect(assignments.map((a) => a.inputs.principalObjectId).sort()).toEqual(
+            [...(baseConfig().assignedUsers as string[]), ...(baseConfig().assignedGroups as string[])].sort(),
+        );
     });
 
     it("gives the client secret an end date after its rotation and ties it to the rotation", () => {
@@ -84,10 +86,14 @@ describe("the program in managed mode (JIT)", async () => {
     it("sends the client secret on stdin only, as a secret, and writes its encrypted form", () => {
         const encrypt = commandNamed(resources, "encrypt-client-secret");
         expect(isSecretValue(encrypt.inputs.stdin)).toBe(true);
-        expect(reveal(encrypt.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${CLIENT_SECRET}\n`);
+        expect(reveal(encrypt.inputs.stdin)).toBe(
+            `secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${CLIENT_SECRET}\n`,
+        );
         const write = commandNamed(resources, "client-secret");
         expect(isSecretValue(write.inputs.stdin)).toBe(true);
-        expect(reveal(write.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${ENCRYPTED_SECRET}\n`);
+        expect(reveal(write.inputs.stdin)).toBe(
+            `secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${ENCRYPTED_SECRET}\n`,
+        );
         expect(write.inputs.create).toContain(`WB_CLIENT_ID='${CLIENT_ID}'`);
     });
 
@@ -222,7 +228,9 @@ describe("a SCIM stack with assigned groups, admin groups, OpenID scopes and ext
             ]),
         );
         expect(settings.slice(-2)).toEqual(["auth-timeout-minutes=60", "www-frame-origin=none"]);
-        expect(/WB_MANAGED_KEYS='([^']*)'/.exec(create)?.[1].split(" ")).toEqual(expect.arrayContaining(["group-provisioning-start-gid", "admin-group", "auth-openid-scopes", "auth-timeout-minutes", "www-frame-origin"]));
+        expect(/WB_MANAGED_KEYS='([^']*)'/.exec(create)?.[1].split(" ")).toEqual(
+            expect.arrayContaining(["group-provisioning-start-gid", "admin-group", "auth-openid-scopes", "auth-timeout-minutes", "www-frame-origin"]),
+        );
     });
 });
 
@@ -260,7 +268,10 @@ describe("the program with JIT groups and delegated Azure credentials", async ()
 
     it("adds the API's delegated permission to the registration by its id, and consents to it for the tenant", () => {
         const [app] = byType(resources, "azuread:index/application:Application");
-        expect(app.inputs.requiredResourceAccesses).toContainEqual({ resourceAppId: AZURE_STORAGE_APP_ID, resourceAccesses: [{ id: AZURE_STORAGE_IMPERSONATION_ID, type: "Scope" }] });
+        expect(app.inputs.requiredResourceAccesses).toContainEqual({
+            resourceAppId: AZURE_STORAGE_APP_ID,
+            resourceAccesses: [{ id: AZURE_STORAGE_IMPERSONATION_ID, type: "Scope" }],
+        });
         const grants = byType(resources, "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant");
         expect(grants.map((g) => [g.inputs.resourceServicePrincipalObjectId, g.inputs.claimValues])).toEqual([
             ["graph-sp-object-id", expect.arrayContaining(["openid"])],
@@ -274,7 +285,9 @@ describe("the program with JIT groups and delegated Azure credentials", async ()
         const ids = { user_impersonation: AZURE_STORAGE_IMPERSONATION_ID };
         expect(delegatedScopeIds(delegated, "Azure Storage", ids)).toEqual([AZURE_STORAGE_IMPERSONATION_ID]);
         expect(() => delegatedScopeIds({ ...delegated, scopes: ["user_impersonation", "Files.Read"] }, "Azure Storage", ids)).toThrow(
-            new UserError(`delegatedPermissions: Azure Storage (${AZURE_STORAGE_APP_ID}) has no delegated permission "Files.Read"; it exposes user_impersonation`),
+            new UserError(
+                `delegatedPermissions: Azure Storage (${AZURE_STORAGE_APP_ID}) has no delegated permission "Files.Read"; it exposes user_impersonation`,
+            ),
         );
         expect(() => delegatedScopeIds(delegated, "Some API", {})).toThrow(/has no delegated permission "user_impersonation"; it exposes none$/);
     });
@@ -300,7 +313,9 @@ describe("the program in external (host-only) mode", async () => {
     it("configures the host with the configured client id and secret", () => {
         expect(commandNamed(resources, "client-secret").inputs.create).toContain(`WB_CLIENT_ID='${CLIENT_ID}'`);
         const encrypt = commandNamed(resources, "encrypt-client-secret");
-        expect(reveal(encrypt.inputs.stdin)).toBe(`secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${CLIENT_SECRET}\n`);
+        expect(reveal(encrypt.inputs.stdin)).toBe(
+            `secure-cookie-key-sha256=${"b".repeat(64)} preflight=workbench-10-0-0-5-22-preflight-id\n${CLIENT_SECRET}\n`,
+        );
         expect(isSecretValue(encrypt.inputs.stdin)).toBe(true);
     });
 
@@ -332,7 +347,9 @@ describe("a preview without the SSH private key (CI previews of pull requests)",
 describe("bad input", () => {
     it("refuses an SSH private key stored in clear in the stack file", async () => {
         const attempt = runProgram(baseConfig(), { preview: true, secretsInClear: true });
-        await expect(attempt).rejects.toThrow(/posit-workbench-entra:sshPrivateKey: stored in clear in the stack file; set it with: pulumi config set --secret sshPrivateKey/);
+        await expect(attempt).rejects.toThrow(
+            /posit-workbench-entra:sshPrivateKey: stored in clear in the stack file; set it with: pulumi config set --secret sshPrivateKey/,
+        );
         await expect(attempt).rejects.not.toThrow(/unit-test-private-key/);
     });
 
@@ -341,9 +358,19 @@ describe("bad input", () => {
         ["a carriage return", "secret-value-with-a\rreturn"],
         ["a control character", "secret-value-with-an\u0003interrupt"],
     ])("refuses a client secret with %s, without showing it", async (_what, secret) => {
-        const external = { ...baseConfig(), assignedUsers: [], assignedGroups: [], entraMode: "external", tenantId: TENANT_ID, clientId: CLIENT_ID, clientSecret: secret };
+        const external = {
+            ...baseConfig(),
+            assignedUsers: [],
+            assignedGroups: [],
+            entraMode: "external",
+            tenantId: TENANT_ID,
+            clientId: CLIENT_ID,
+            clientSecret: secret,
+        };
         const attempt = runProgram(external, { preview: true });
-        await expect(attempt).rejects.toThrow(/posit-workbench-entra:clientSecret: contains a line break or another control character; expected the secret's Value on one line/);
+        await expect(attempt).rejects.toThrow(
+            /posit-workbench-entra:clientSecret: contains a line break or another control character; expected the secret's Value on one line/,
+        );
         await expect(attempt).rejects.not.toThrow(/second-line|with-a|interrupt/);
     });
 

@@ -44,7 +44,9 @@ export async function runProgram(config: Record<string, unknown>, options: { pre
     process.env.WORKBENCH_CHECK_SCIM_CONNECT_TO = options.scimEndpoint ?? "127.0.0.1:1";
     const pulumi = await import("@pulumi/pulumi");
     const resources: RecordedResource[] = [];
-    const secretKeys = options.secretsInClear ? [] : ["sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"].filter((k) => k in config).map((k) => `posit-workbench-entra:${k}`);
+    const secretKeys = options.secretsInClear
+        ? []
+        : ["sshPrivateKey", "clientSecret", "bastionPrivateKey", "nodePrivateKeys"].filter((k) => k in config).map((k) => `posit-workbench-entra:${k}`);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`posit-workbench-entra:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
         secretKeys,
@@ -96,7 +98,11 @@ export async function runProgram(config: Record<string, unknown>, options: { pre
                     case "azuread:index/getServicePrincipal:getServicePrincipal":
                         // Microsoft Graph's, or another API's (AZURE_STORAGE_APP_ID: its one delegated permission).
                         return args.inputs.clientId === AZURE_STORAGE_APP_ID
-                            ? { objectId: "storage-sp-object-id", displayName: "Azure Storage", oauth2PermissionScopeIds: { user_impersonation: AZURE_STORAGE_IMPERSONATION_ID } }
+                            ? {
+                                  objectId: "storage-sp-object-id",
+                                  displayName: "Azure Storage",
+                                  oauth2PermissionScopeIds: { user_impersonation: AZURE_STORAGE_IMPERSONATION_ID },
+                              }
                             : { objectId: "graph-sp-object-id" };
                     default:
                         throw new Error(`unexpected call ${args.token}`);

@@ -44,6 +44,18 @@ describe("the README's configuration table", () => {
             }
         }
         // The keys with a plain default are all checked.
-        expect(checked).toEqual(expect.arrayContaining(["provisioning", "entraMode", "secretRotationDays", "secretGraceDays", "usernameClaim", "scimTokenDays", "scimJobTemplate", "groupsClaim", "adminConsent"]));
+        expect(checked).toEqual(
+            expect.arrayContaining([
+                "provisioning",
+                "entraMode",
+                "secretRotationDays",
+                "secretGraceDays",
+                "usernameClaim",
+                "scimTokenDays",
+                "scimJobTemplate",
+                "groupsClaim",
+                "adminConsent",
+            ]),
+        );
     });
 });

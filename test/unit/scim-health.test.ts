@@ -26,10 +26,20 @@ const problems = (raw: Record<string, unknown>, clientSecret = false) => {
 
 describe("provisioningNotificationEmail and allowUntrustedScimCertificate in the configuration", () => {
     const scim = { ...baseConfig(), provisioning: "scim" };
-    const external = { ...scim, assignedUsers: [], assignedGroups: [], entraMode: "external", tenantId: "11111111-2222-3333-4444-555555555555", clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" };
+    const external = {
+        ...scim,
+        assignedUsers: [],
+        assignedGroups: [],
+        entraMode: "external",
+        tenantId: "11111111-2222-3333-4444-555555555555",
+        clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+    };
 
     it("takes an email address with a managed app and SCIM, and defaults the certificate gate to on", () => {
-        const config = parseConfig({ ...scim, provisioningNotificationEmail: EMAIL, sshPrivateKey: undefined }, "prod", { sshPrivateKey: true, clientSecret: false });
+        const config = parseConfig({ ...scim, provisioningNotificationEmail: EMAIL, sshPrivateKey: undefined }, "prod", {
+            sshPrivateKey: true,
+            clientSecret: false,
+        });
         expect(config.provisioningNotificationEmail).toBe(EMAIL);
         expect(config.allowUntrustedScimCertificate).toBe(false);
     });
@@ -41,11 +51,14 @@ describe("provisioningNotificationEmail and allowUntrustedScimCertificate in the
     });
 
     it("refuses it with JIT provisioning", () => {
-        expect(problems({ ...baseConfig(), provisioningNotificationEmail: EMAIL })).toEqual(['posit-workbench-entra:provisioningNotificationEmail: only used with provisioning "scim": it is the email of the SCIM provisioning job']);
+        expect(problems({ ...baseConfig(), provisioningNotificationEmail: EMAIL })).toEqual([
+            'posit-workbench-entra:provisioningNotificationEmail: only used with provisioning "scim": it is the email of the SCIM provisioning job',
+        ]);
     });
 
     it("refuses allowUntrustedScimCertificate where up creates no provisioning job", () => {
-        const message = 'posit-workbench-entra:allowUntrustedScimCertificate: only used with provisioning "scim" and entraMode "managed", where up checks the SCIM endpoint\'s certificate before it creates the provisioning job';
+        const message =
+            'posit-workbench-entra:allowUntrustedScimCertificate: only used with provisioning "scim" and entraMode "managed", where up checks the SCIM endpoint\'s certificate before it creates the provisioning job';
         expect(problems({ ...baseConfig(), allowUntrustedScimCertificate: true })).toEqual([message]);
         expect(problems({ ...external, allowUntrustedScimCertificate: true }, true)).toEqual([message]);
         expect(problems({ ...scim, allowUntrustedScimCertificate: true })).toEqual([]);
@@ -53,10 +66,16 @@ describe("provisioningNotificationEmail and allowUntrustedScimCertificate in the
 
     it("refuses anything but one email address", () => {
         for (const value of ["admins", "a@b", "a@example.com, b@example.com", "Admins <a@example.com>"]) {
-            expect(problems({ ...scim, provisioningNotificationEmail: value })).toEqual(["posit-workbench-entra:provisioningNotificationEmail: expected one email address, e.g. workbench-admins@example.com"]);
+            expect(problems({ ...scim, provisioningNotificationEmail: value })).toEqual([
+                "posit-workbench-entra:provisioningNotificationEmail: expected one email address, e.g. workbench-admins@example.com",
+            ]);
         }
-        expect(problems({ ...scim, provisioningNotificationEmail: 42 })).toEqual(["posit-workbench-entra:provisioningNotificationEmail: expected an email address, e.g. workbench-admins@example.com"]);
-        expect(problems({ ...scim, allowUntrustedScimCertificate: "yes" })).toEqual(["posit-workbench-entra:allowUntrustedScimCertificate: expected true or false"]);
+        expect(problems({ ...scim, provisioningNotificationEmail: 42 })).toEqual([
+            "posit-workbench-entra:provisioningNotificationEmail: expected an email address, e.g. workbench-admins@example.com",
+        ]);
+        expect(problems({ ...scim, allowUntrustedScimCertificate: "yes" })).toEqual([
+            "posit-workbench-entra:allowUntrustedScimCertificate: expected true or false",
+        ]);
     });
 });
 
@@ -99,21 +118,38 @@ describe("the job's quarantine email", () => {
 describe("the SCIM endpoint's certificate at up", () => {
     it("stops on a self-signed certificate, naming it and the way out", async () => {
         const warn = vi.fn();
-        const gate = scimCertificateGate("https://workbench.example.com/scim/v2", { dryRun: false, allowUntrusted: false, warn, probe: { connectTo: { host: "127.0.0.1", port: Number(endpoint.split(":")[1]) } } });
+        const gate = scimCertificateGate("https://workbench.example.com/scim/v2", {
+            dryRun: false,
+            allowUntrusted: false,
+            warn,
+            probe: { connectTo: { host: "127.0.0.1", port: Number(endpoint.split(":")[1]) } },
+        });
         await expect(gate).rejects.toBeInstanceOf(UserError);
-        await expect(gate).rejects.toThrow(/the certificate is self-signed: Entra ID will not provision to it[\s\S]*The provisioning job was not created or changed[\s\S]*allowUntrustedScimCertificate to true/);
+        await expect(gate).rejects.toThrow(
+            /the certificate is self-signed: Entra ID will not provision to it[\s\S]*The provisioning job was not created or changed[\s\S]*allowUntrustedScimCertificate to true/,
+        );
         expect(warn).not.toHaveBeenCalled();
     });
 
     it("goes on with a warning when allowUntrustedScimCertificate is true", async () => {
         const warn = vi.fn();
-        await scimCertificateGate("https://workbench.example.com/scim/v2", { dryRun: false, allowUntrusted: true, warn, probe: { connectTo: { host: "127.0.0.1", port: Number(endpoint.split(":")[1]) } } });
+        await scimCertificateGate("https://workbench.example.com/scim/v2", {
+            dryRun: false,
+            allowUntrusted: true,
+            warn,
+            probe: { connectTo: { host: "127.0.0.1", port: Number(endpoint.split(":")[1]) } },
+        });
         expect(warn).toHaveBeenCalledWith(expect.stringMatching(/self-signed.*allowUntrustedScimCertificate is true: the provisioning job is created anyway/));
     });
 
     it("goes on with a warning when the endpoint is out of reach from here", async () => {
         const warn = vi.fn();
-        await scimCertificateGate("https://workbench.example.com/scim/v2", { dryRun: false, allowUntrusted: false, warn, probe: { connectTo: { host: "127.0.0.1", port: 1 } } });
+        await scimCertificateGate("https://workbench.example.com/scim/v2", {
+            dryRun: false,
+            allowUntrusted: false,
+            warn,
+            probe: { connectTo: { host: "127.0.0.1", port: 1 } },
+        });
         expect(warn).toHaveBeenCalledWith(expect.stringContaining("is not reachable from this machine (ECONNREFUSED)"));
     });
 
@@ -152,7 +188,13 @@ describe("the SCIM endpoint's certificate at up", () => {
         // A refusal rejects this promise, and the SDK fails the deployment with its message (the gate's tests above).
         let pass!: () => void;
         const ready = new Promise<void>((resolve) => (pass = resolve));
-        const scim = new ScimProvisioning("workbench-scim", { servicePrincipalId: "/servicePrincipals/sp", baseAddress: "https://workbench.example.com/scim/v2", token: "t", jobTemplate: "scim", ready });
+        const scim = new ScimProvisioning("workbench-scim", {
+            servicePrincipalId: "/servicePrincipals/sp",
+            baseAddress: "https://workbench.example.com/scim/v2",
+            token: "t",
+            jobTemplate: "scim",
+            ready,
+        });
         await new Promise((resolve) => setTimeout(resolve, 300));
         expect(registered).toContain(SECRET);
         expect(registered).not.toContain(JOB);

@@ -63,12 +63,18 @@ describe("the steps' releases (host/steps.ts)", () => {
         // A step that can leave a restart pending is one the restart follows.
         for (const id of HOST_STEPS) if (HOST_STEP_SPECS[id].marksRestart) expect(HOST_STEP_SPECS[id].beforeRestart, id).toBe(true);
         // Every step names only steps before it in the registry's order.
-        for (const [i, id] of HOST_STEPS.entries()) for (const dep of HOST_STEP_SPECS[id].after) expect(HOST_STEPS.indexOf(dep), `${id} after ${dep}`).toBeLessThan(i);
+        for (const [i, id] of HOST_STEPS.entries())
+            for (const dep of HOST_STEP_SPECS[id].after) expect(HOST_STEPS.indexOf(dep), `${id} after ${dep}`).toBeLessThan(i);
         for (const nodes of [1, 3]) {
             const plan = planHostSteps(nodes, true);
             const cluster = HOST_STEPS.filter((id) => HOST_STEP_SPECS[id].runsOn === "cluster").length;
             expect(plan).toHaveLength(cluster + (HOST_STEPS.length - cluster) * nodes);
-            for (const step of plan) for (const dep of HOST_STEP_SPECS[step.id].after) expect(step.after.some((a) => a.id === dep), `${step.node}/${step.id} after ${dep}`).toBe(true);
+            for (const step of plan)
+                for (const dep of HOST_STEP_SPECS[step.id].after)
+                    expect(
+                        step.after.some((a) => a.id === dep),
+                        `${step.node}/${step.id} after ${dep}`,
+                    ).toBe(true);
         }
         expect(UNDO_ORDER).toEqual([...HOST_STEPS].reverse().slice(0, -1));
         expect(planHostSteps(1, false).map((s) => s.id)).not.toContain("scim-token");

@@ -149,7 +149,13 @@ describe("WorkbenchCluster on one host", () => {
         expect(b.deps("10-0-0-5-22-client-secret")).toEqual(["10-0-0-5-22-preflight", "encrypt-client-secret"]);
         expect(b.deps("10-0-0-5-22-rserver-conf")).toEqual(["10-0-0-5-22-client-secret"]);
         expect(b.deps("10-0-0-5-22-nss")).toEqual(["10-0-0-5-22-home-directories"]);
-        expect(b.deps("10-0-0-5-22-restart")).toEqual(["10-0-0-5-22-client-secret", "10-0-0-5-22-home-directories", "10-0-0-5-22-nscd", "10-0-0-5-22-nss", "10-0-0-5-22-rserver-conf"]);
+        expect(b.deps("10-0-0-5-22-restart")).toEqual([
+            "10-0-0-5-22-client-secret",
+            "10-0-0-5-22-home-directories",
+            "10-0-0-5-22-nscd",
+            "10-0-0-5-22-nss",
+            "10-0-0-5-22-rserver-conf",
+        ]);
         expect(b.deps("scim-token")).toEqual(["10-0-0-5-22-restart"]);
     });
 
@@ -175,7 +181,9 @@ describe("WorkbenchCluster on one host", () => {
             const step = b.step(["encrypt-client-secret", "scim-token"].includes(name) ? name : `10-0-0-5-22-${name}`);
             expect(await b.resolved(step.props.create), name).toContain("WB_KEY_CHECK='stdin'");
             expect(await b.resolved(step.props.create), name).not.toContain(KEY_HASH);
-            expect(await b.resolved(step.props.stdin), name).toMatch(new RegExp(`^secure-cookie-key-sha256=${KEY_HASH} preflight=wb-10-0-0-5-22-preflight-id\n`));
+            expect(await b.resolved(step.props.stdin), name).toMatch(
+                new RegExp(`^secure-cookie-key-sha256=${KEY_HASH} preflight=wb-10-0-0-5-22-preflight-id\n`),
+            );
         }
     });
 
@@ -211,12 +219,16 @@ describe("WorkbenchCluster on three nodes", () => {
 
     it("runs every preflight before anything is written, and writes the same encrypted value everywhere", async () => {
         expect(b.deps("encrypt-client-secret")).toEqual(["10-0-0-5-22-preflight", "10-0-0-6-22-preflight", "10-0-0-7-22-preflight"]);
-        for (const node of [1, 2, 3]) expect(await b.resolved(b.step(`10-0-0-${node + 4}-22-client-secret`).props.stdin)).toMatch(new RegExp(`^secure-cookie-key-sha256=[0-9a-f]{64} preflight=wb-10-0-0-${node + 4}-22-preflight-id\\n${ENCRYPTED}\\n$`));
+        for (const node of [1, 2, 3])
+            expect(await b.resolved(b.step(`10-0-0-${node + 4}-22-client-secret`).props.stdin)).toMatch(
+                new RegExp(`^secure-cookie-key-sha256=[0-9a-f]{64} preflight=wb-10-0-0-${node + 4}-22-preflight-id\\n${ENCRYPTED}\\n$`),
+            );
     });
 
     it("rolls: a node is configured only after the previous node restarted", () => {
         for (const name of ["preflight", "client-secret", "home-directories", "nscd"].map((s) => `10-0-0-6-22-${s}`)) {
-            if (name.endsWith("preflight")) expect(b.deps(name)).toEqual(["10-0-0-5-22-preflight"]); // chained: destroy restarts one node at a time
+            if (name.endsWith("preflight"))
+                expect(b.deps(name)).toEqual(["10-0-0-5-22-preflight"]); // chained: destroy restarts one node at a time
             else expect(b.deps(name)).toContain("10-0-0-5-22-restart");
         }
         expect(b.deps("10-0-0-7-22-home-directories")).toEqual(["10-0-0-6-22-restart", "10-0-0-7-22-preflight"]);
@@ -236,6 +248,8 @@ describe("step resource names", () => {
     });
 
     it("name the steps that run once after the cluster", () => {
-        expect(names([node("wb1.example.com")])).toEqual(expect.arrayContaining(["wb-encrypt-client-secret", "wb-scim-token", "wb-wb1-example-com-22-preflight"]));
+        expect(names([node("wb1.example.com")])).toEqual(
+            expect.arrayContaining(["wb-encrypt-client-secret", "wb-scim-token", "wb-wb1-example-com-22-preflight"]),
+        );
     });
 });

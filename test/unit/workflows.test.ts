@@ -33,8 +33,18 @@ describe("the workflows", () => {
     });
 
     it("would catch it", () => {
-        for (const line of ["run: pulumi up --debug --yes", "run: pulumi up -d", "run: pulumi preview -v=9 --logtostderr", "  debug: true", "  log-verbosity: 9", "env:\n  PULUMI_DEBUG_COMMANDS: true"]) {
-            expect(DEBUG.some((pattern) => pattern.test(line)), line).toBe(true);
+        for (const line of [
+            "run: pulumi up --debug --yes",
+            "run: pulumi up -d",
+            "run: pulumi preview -v=9 --logtostderr",
+            "  debug: true",
+            "  log-verbosity: 9",
+            "env:\n  PULUMI_DEBUG_COMMANDS: true",
+        ]) {
+            expect(
+                DEBUG.some((pattern) => pattern.test(line)),
+                line,
+            ).toBe(true);
         }
     });
 });
@@ -49,7 +59,10 @@ describe("the drift workflow", () => {
     });
 
     /** The job's steps, in order: each "- " item under `steps:`, as text. */
-    const steps = text.split(/^ {4}steps:\n/m)[1].split(/^ {6}- /m).filter(Boolean);
+    const steps = text
+        .split(/^ {4}steps:\n/m)[1]
+        .split(/^ {6}- /m)
+        .filter(Boolean);
     const indexOf = (pattern: RegExp) => steps.findIndex((step) => pattern.test(step));
 
     it("gives the stack its SSH key from the environment's secret before it checks, after the CLI logged in", () => {
@@ -59,7 +72,10 @@ describe("the drift workflow", () => {
         expect(steps[key]).toContain("STACK: ${{ matrix.stack }}");
         expect(steps[key]).toMatch(/printf '%s\\n' "\$SSH_PRIVATE_KEY" \| pulumi config set/);
         const order = [/^run: npm ci$/m, /pulumi\/actions@/, /pulumi login/, /--secret sshPrivateKey/, /npm run --silent check/].map(indexOf);
-        expect(order.every((i) => i > -1), JSON.stringify(order)).toBe(true);
+        expect(
+            order.every((i) => i > -1),
+            JSON.stringify(order),
+        ).toBe(true);
         expect([...order].sort((a, b) => a - b)).toEqual(order);
     });
 
