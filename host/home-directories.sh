@@ -25,7 +25,8 @@ render_common_session() {
 }
 
 check_debian() {
-  wb_has_pam_mkhomedir || wb_would_change "libpam-modules would be installed (pam_mkhomedir.so is missing)"
+  wb_os_facts debian
+  wb_has_pam_mkhomedir || wb_would_change "${WB_HOMEDIR_PACKAGES[*]} would be installed (pam_mkhomedir.so is missing)"
   has_mkhomedir_line && return 0
   local new; new=$(wb_tmp)
   render_common_session >"$new"
@@ -35,7 +36,8 @@ check_debian() {
 check_rhel() {
   wb_authselect_require_clean
   local package
-  for package in oddjob-mkhomedir authselect; do
+  wb_os_facts rhel
+  for package in "${WB_HOMEDIR_PACKAGES[@]}"; do
     rpm -q "$package" >/dev/null 2>&1 || wb_would_change "$package would be installed"
   done
   { systemctl is-enabled --quiet oddjobd.service && systemctl is-active --quiet oddjobd.service; } \
@@ -45,8 +47,9 @@ check_rhel() {
 
 apply_debian() {
   if ! wb_has_pam_mkhomedir; then
-    wb_log "installing libpam-modules (pam_mkhomedir.so is missing)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpam-modules >&2
+    wb_os_facts debian
+    wb_log "installing ${WB_HOMEDIR_PACKAGES[*]} (pam_mkhomedir.so is missing)"
+    wb_install_packages "${WB_HOMEDIR_PACKAGES[@]}"
   fi
   if has_mkhomedir_line; then
     echo "common-session=unchanged"
@@ -83,10 +86,11 @@ apply_rhel() {
   # The preflight checked this on the first run (before any package is installed); a later run of
   # this step alone checks it again.
   wb_authselect_require_clean
-  for package in oddjob-mkhomedir authselect; do rpm -q "$package" >/dev/null 2>&1 || missing+=("$package"); done
+  wb_os_facts rhel
+  for package in "${WB_HOMEDIR_PACKAGES[@]}"; do rpm -q "$package" >/dev/null 2>&1 || missing+=("$package"); done
   if [ "${#missing[@]}" -gt 0 ]; then
     wb_log "installing ${missing[*]}"
-    dnf install -y "${missing[@]}" >&2
+    wb_install_packages "${missing[@]}"
     changed=yes
   fi
   wb_init_state

@@ -448,11 +448,44 @@ wb_wait_healthy() {
   wb_fail "Workbench did not answer $url within ${WB_HEALTH_TIMEOUT:-60}s (is server-health-check-enabled=1 accepted and the server running? see 'systemctl status rstudio-server')"
 }
 
-# The Workbench NSS module (libnss_pwb.so.2) where the host's libraries are: Debian/Ubuntu in a multiarch
-# directory (x86_64-linux-gnu, aarch64-linux-gnu, ...), the RHEL family in lib64. Fails naming where it looked.
+# ---------------------------------------------------------------------------------------------------
+# Per OS family, in one place (as an Ansible role keeps vars/<OS>.yml): where Workbench's NSS module is
+# installed, the packages that make home directories at first login, and the tool that installs packages.
+# (How each step does its work per family is in its <action>_debian and <action>_rhel functions.)
+# shellcheck disable=SC2034 # each step reads the facts it needs
+wb_os_facts() {
+  case "$1" in
+    debian)
+      # Multiarch directories (x86_64-linux-gnu, aarch64-linux-gnu, ...): patterns, expanded where used.
+      WB_NSS_MODULE_DIRS=("/usr/lib/*-linux-gnu" "/lib/*-linux-gnu")
+      # pam_mkhomedir.so, in /etc/pam.d/common-session.
+      WB_HOMEDIR_PACKAGES=(libpam-modules)
+      WB_PACKAGE_TOOL=apt-get
+      ;;
+    rhel)
+      WB_NSS_MODULE_DIRS=(/usr/lib64 /lib64)
+      # oddjobd's mkhomedir, turned on by authselect's with-mkhomedir feature.
+      WB_HOMEDIR_PACKAGES=(oddjob-mkhomedir authselect)
+      WB_PACKAGE_TOOL=dnf
+      ;;
+    *) wb_fail "unknown OS family '$1' (debian or rhel)" ;;
+  esac
+}
+
+# Installs packages with the family's tool (WB_PACKAGE_TOOL: call wb_os_facts first), its output on stderr.
+wb_install_packages() {
+  case "$WB_PACKAGE_TOOL" in
+    apt-get) DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2 ;;
+    dnf) dnf install -y "$@" >&2 ;;
+  esac
+}
+
+# The Workbench NSS module (libnss_pwb.so.2) in the family's library directories (wb_os_facts). Fails naming
+# where it looked.
 wb_nss_module() {
   local family=$1 dirs dir module
-  if [ "$family" = debian ]; then dirs=("/usr/lib/*-linux-gnu" "/lib/*-linux-gnu"); else dirs=(/usr/lib64 /lib64); fi
+  wb_os_facts "$family"
+  dirs=("${WB_NSS_MODULE_DIRS[@]}")
   for dir in "${dirs[@]}"; do
     # shellcheck disable=SC2086 # the multiarch pattern is expanded here
     for module in $dir/libnss_pwb.so.2; do

@@ -28,10 +28,12 @@ check_host() {
     # generated (no hand edits it would overwrite), and nss.sh can base its profile on the current one.
     wb_authselect_require_clean
     wb_authselect_require_supported_profile
-    rpm -q oddjob-mkhomedir >/dev/null 2>&1 || command -v dnf >/dev/null 2>&1 \
+    wb_os_facts rhel
+    rpm -q oddjob-mkhomedir >/dev/null 2>&1 || command -v "$WB_PACKAGE_TOOL" >/dev/null 2>&1 \
       || wb_fail "oddjob-mkhomedir (which creates home directories at first login) is not installed and there is no dnf to install it: install it with your package tooling (rpm -i oddjob-mkhomedir-*.rpm), then run pulumi again"
   elif ! wb_has_pam_mkhomedir; then
-    command -v apt-get >/dev/null 2>&1 \
+    wb_os_facts debian
+    command -v "$WB_PACKAGE_TOOL" >/dev/null 2>&1 \
       || wb_fail "pam_mkhomedir.so (package libpam-modules, creates home directories at first login) is missing and there is no apt-get to install it: install libpam-modules, then run pulumi again"
   fi
 }
