@@ -64,6 +64,19 @@ export const TEMPLATE_APP_ROLES = [
     },
 ];
 
+/** An API's delegated permissions (its service principal's oauth2PermissionScopes), each described by its name. */
+const delegatedScopes = (scopes: Record<string, string>) =>
+    Object.entries(scopes).map(([value, id]) => ({
+        id,
+        value,
+        type: "User",
+        isEnabled: true,
+        adminConsentDisplayName: value,
+        adminConsentDescription: value,
+        userConsentDisplayName: value,
+        userConsentDescription: value,
+    }));
+
 /** Microsoft Graph's delegated scopes the program asks for (facts.md section 1). */
 const GRAPH_SCOPES: Record<string, string> = {
     openid: "37f7f235-527c-4136-accd-4a02d197296e",
@@ -146,32 +159,14 @@ export class FakeEntra {
             displayName: "Microsoft Graph",
             appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
         });
-        graphSp.oauth2PermissionScopes = Object.entries(GRAPH_SCOPES).map(([value, id]) => ({
-            id,
-            value,
-            type: "User",
-            isEnabled: true,
-            adminConsentDisplayName: value,
-            adminConsentDescription: value,
-            userConsentDisplayName: value,
-            userConsentDescription: value,
-        }));
+        graphSp.oauth2PermissionScopes = delegatedScopes(GRAPH_SCOPES);
         this.servicePrincipals.set(graphSp.id as string, graphSp);
         const storageSp = this.newServicePrincipal({
             appId: AZURE_STORAGE_APP_ID,
             displayName: "Azure Storage",
             appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
         });
-        storageSp.oauth2PermissionScopes = Object.entries(AZURE_STORAGE_SCOPES).map(([value, id]) => ({
-            id,
-            value,
-            type: "User",
-            isEnabled: true,
-            adminConsentDisplayName: value,
-            adminConsentDescription: value,
-            userConsentDisplayName: value,
-            userConsentDescription: value,
-        }));
+        storageSp.oauth2PermissionScopes = delegatedScopes(AZURE_STORAGE_SCOPES);
         this.servicePrincipals.set(storageSp.id as string, storageSp);
     }
 

@@ -2,15 +2,12 @@
 // directory: a throwaway CA, certificates it signs (for the endpoint's name, for another name, expired) and a
 // self-signed one. Node is given the CA as trusted only where a test says so (the probe's extraCa option),
 // so the machine's trust store is never touched.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { KeyPair, makeCa, opensslIn, serverExtensions, signServerCertificate } from "../graph/certs";
 
-export interface KeyPair {
-    key: string;
-    cert: string;
-}
+export type { KeyPair };
 
 export interface ProbeCertificates {
     ca: string;
@@ -31,51 +28,10 @@ export interface ProbeCertificates {
 
 export function makeProbeCertificates(name: string, other = "other.example.net"): ProbeCertificates {
     const dir = mkdtempSync(join(tmpdir(), "wb-scim-tls-"));
-    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    const openssl = opensslIn(dir);
     const read = (file: string) => readFileSync(join(dir, file), "utf8");
-    const ext = (n: string, san = `DNS:${n}`) =>
-        `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`;
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=posit-workbench-entra probe test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    );
-    const signed = (file: string, n: string, san?: string): KeyPair => {
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${file}.key`, "-out", `${file}.csr`, "-subj", `/CN=${n}`);
-        writeFileSync(join(dir, `${file}.ext`), ext(n, san));
-        openssl(
-            "x509",
-            "-req",
-            "-in",
-            `${file}.csr`,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            `${file}.pem`,
-            "-days",
-            "2",
-            "-extfile",
-            `${file}.ext`,
-        );
-        return { key: read(`${file}.key`), cert: read(`${file}.pem`) };
-    };
+    makeCa(dir, "posit-workbench-entra probe test CA");
+    const signed = (file: string, n: string, san = `DNS:${n}`): KeyPair => signServerCertificate(dir, file, n, san);
     const good = signed("good", name);
     const otherName = signed("other", other);
     const loopback = signed("loopback", "127.0.0.1", "IP:127.0.0.1");
@@ -85,7 +41,7 @@ export function makeProbeCertificates(name: string, other = "other.example.net")
     writeFileSync(join(dir, "serial"), "1000\n");
     writeFileSync(
         join(dir, "ca.cnf"),
-        `[ca]\ndefault_ca=test\n[test]\ndir=.\ndatabase=index.txt\nserial=serial\nnew_certs_dir=.\ncertificate=ca.pem\nprivate_key=ca.key\ndefault_md=sha256\npolicy=any\nunique_subject=no\ncopy_extensions=none\n[any]\ncommonName=supplied\n[server]\n${ext(name)}`,
+        `[ca]\ndefault_ca=test\n[test]\ndir=.\ndatabase=index.txt\nserial=serial\nnew_certs_dir=.\ncertificate=ca.pem\nprivate_key=ca.key\ndefault_md=sha256\npolicy=any\nunique_subject=no\ncopy_extensions=none\n[any]\ncommonName=supplied\n[server]\n${serverExtensions(`DNS:${name}`)}`,
     );
     openssl(
         "ca",
@@ -105,42 +61,28 @@ export function makeProbeCertificates(name: string, other = "other.example.net")
         "-notext",
     );
     const expired = { key: read("expired.key"), cert: read("expired.pem") };
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "self.key",
-        "-out",
-        "self.pem",
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${name}`,
-        "-addext",
-        `subjectAltName=DNS:${name}`,
-    );
-    const selfSigned = { key: read("self.key"), cert: read("self.pem") };
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "self-other.key",
-        "-out",
-        "self-other.pem",
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${other}`,
-        "-addext",
-        `subjectAltName=DNS:${other}`,
-    );
-    const selfSignedOther = { key: read("self-other.key"), cert: read("self-other.pem") };
+    const selfSignedFor = (file: string, n: string): KeyPair => {
+        openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            `${file}.key`,
+            "-out",
+            `${file}.pem`,
+            "-days",
+            "2",
+            "-subj",
+            `/CN=${n}`,
+            "-addext",
+            `subjectAltName=DNS:${n}`,
+        );
+        return { key: read(`${file}.key`), cert: read(`${file}.pem`) };
+    };
+    const selfSigned = selfSignedFor("self", name);
+    const selfSignedOther = selfSignedFor("self-other", other);
     return {
         ca: read("ca.pem"),
         good,
