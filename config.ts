@@ -161,24 +161,31 @@ const hostKeySchema = z.string().superRefine((key, ctx) => {
     }
 });
 
+/** The SSH address of `what`: a DNS name or an IP address. */
+const sshAddress = (what: string) =>
+    z
+        .string({ error: `expected the SSH address of ${what}` })
+        .refine(
+            (a) => isIP(a) !== 0 || DNS_NAME.test(a),
+            `expected the SSH address of ${what}: a DNS name or an IP address (no user@ or :port; use user and port)`,
+        );
+
+/** An SSH port, 22 unless given. */
+const sshPort = z
+    .number({ error: "expected an SSH port number between 1 and 65535" })
+    .int("expected an SSH port number between 1 and 65535")
+    .min(1, "expected an SSH port number between 1 and 65535")
+    .max(65535, "expected an SSH port number between 1 and 65535")
+    .default(22);
+
 /**
  * An SSH jump host the nodes are reached through (see host/connection.ts). Its host key is always pinned:
  * allowUnpinnedHostKey covers the nodes only.
  */
 const bastionSchema = z.strictObject(
     {
-        address: z
-            .string({ error: "expected the SSH address of the bastion" })
-            .refine(
-                (a) => isIP(a) !== 0 || DNS_NAME.test(a),
-                "expected the SSH address of the bastion: a DNS name or an IP address (no user@ or :port; use user and port)",
-            ),
-        port: z
-            .number({ error: "expected an SSH port number between 1 and 65535" })
-            .int("expected an SSH port number between 1 and 65535")
-            .min(1, "expected an SSH port number between 1 and 65535")
-            .max(65535, "expected an SSH port number between 1 and 65535")
-            .default(22),
+        address: sshAddress("the bastion"),
+        port: sshPort,
         user: z
             .string({ error: "required: the login user on the bastion (it needs no sudo, only TCP forwarding to the nodes' SSH ports)" })
             .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, "expected a POSIX user name"),
@@ -199,19 +206,9 @@ const bastionSchema = z.strictObject(
 const hostSchema = z.strictObject(
     {
         /** SSH address of the Workbench server (may differ from the public hostname, e.g. a private IP). */
-        address: z
-            .string({ error: "expected the SSH address of the Workbench server" })
-            .refine(
-                (a) => isIP(a) !== 0 || DNS_NAME.test(a),
-                "expected the SSH address of the Workbench server: a DNS name or an IP address (no user@ or :port; use user and port)",
-            ),
+        address: sshAddress("the Workbench server"),
         /** SSH port. */
-        port: z
-            .number({ error: "expected an SSH port number between 1 and 65535" })
-            .int("expected an SSH port number between 1 and 65535")
-            .min(1, "expected an SSH port number between 1 and 65535")
-            .max(65535, "expected an SSH port number between 1 and 65535")
-            .default(22),
+        port: sshPort,
         /** Login user; it needs passwordless sudo. */
         user: z
             .string({ error: "expected the SSH login user (it needs passwordless sudo)" })
