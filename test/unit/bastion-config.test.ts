@@ -3,13 +3,11 @@
  * connection built from it (host/connection.ts).
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, SecretFacts, secretFacts } from "../../config";
+import { secretFacts } from "../../config";
 import { commandConnection } from "../../host/connection";
-import { baseConfig, HOST_KEY } from "./program";
+import { HOST_KEY } from "./program";
+import { ed25519Key as edKey, parse, problems, withSshKey as withKey } from "./config-fixtures";
 
-/** A well-formed ed25519 host key, its 32 key bytes all `fill`. */
-const edKey = (fill: number) =>
-    `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, fill)]).toString("base64")}`;
 const wellFormedBastionKey = edKey(7);
 const OTHER_HOST_KEY = edKey(9);
 const bastion = { address: "10.0.0.4", port: 22, user: "jump", hostKey: wellFormedBastionKey };
@@ -17,21 +15,6 @@ const cluster = [
     { address: "10.1.0.5", port: 22, user: "azureuser", hostKey: HOST_KEY },
     { address: "10.1.0.6", port: 22, user: "ops", hostKey: OTHER_HOST_KEY },
 ];
-
-const withKey: SecretFacts = { sshPrivateKey: true, clientSecret: false };
-function parse(overrides: Record<string, unknown>, secrets: SecretFacts = withKey) {
-    const { sshPrivateKey: _ignored, ...raw } = { ...baseConfig(), ...overrides };
-    return parseConfig(raw, "prod", secrets);
-}
-function problems(overrides: Record<string, unknown>, secrets: SecretFacts = withKey): string[] {
-    try {
-        parse(overrides, secrets);
-    } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return (e as ConfigError).problems;
-    }
-    throw new Error("config was accepted");
-}
 
 describe("a bastion", () => {
     it("is reached through by every node, or a node's own bastion, or none for a node with bastion: false", () => {

@@ -1,42 +1,18 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, projectConfig, SecretFacts } from "../../config";
+import { ConfigError, parseConfig, projectConfig } from "../../config";
 import { stepEnv } from "../../host/plan";
 import { DOCUMENTED_RSERVER_OPTIONS, MANAGED_RSERVER_KEYS, managedRserverKeys, renderSettings, rserverSettings } from "../../host/settings";
 import { baseConfig, HOST_KEY } from "./program";
+import { ed25519Key, parse, problems, wireString, withSshKey as present } from "./config-fixtures";
 
-/** An SSH wire-format string: uint32 length, then the bytes. */
-const wireString = (bytes: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    return Buffer.concat([length, bytes]);
-};
 /** An SSH mpint from unsigned big-endian bytes: a 0x00 in front when the high bit is set. */
 const mpint = (bytes: Buffer) => wireString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
-/** A well-formed ed25519 host key other than HOST_KEY (its 32 key bytes all `fill`). */
-const ed25519Key = (fill: number) =>
-    `ssh-ed25519 ${Buffer.concat([wireString(Buffer.from("ssh-ed25519")), wireString(Buffer.alloc(32, fill))]).toString("base64")}`;
 /** A real RSA public key of `bits` bits, as ssh-keyscan prints it. */
 const rsaHostKey = (bits: number) => {
     const jwk = generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" });
     const blob = Buffer.concat([wireString(Buffer.from("ssh-rsa")), mpint(Buffer.from(jwk.e!, "base64url")), mpint(Buffer.from(jwk.n!, "base64url"))]);
     return `ssh-rsa ${blob.toString("base64")}`;
-};
-
-const present: SecretFacts = { sshPrivateKey: true, clientSecret: false };
-const parse = (overrides: Record<string, unknown>, secrets: SecretFacts = present) => {
-    const { sshPrivateKey: _ignored, ...raw } = { ...baseConfig(), ...overrides };
-    return parseConfig(raw, "prod", secrets);
-};
-/** The problems reported for a config; exactly one is expected per bad key. */
-const problems = (overrides: Record<string, unknown>, secrets: SecretFacts = present): string[] => {
-    try {
-        parse(overrides, secrets);
-    } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return (e as ConfigError).problems;
-    }
-    throw new Error("config was accepted");
 };
 
 describe("parseConfig", () => {
