@@ -91,6 +91,17 @@ describe("a managed Entra app through the real engine and providers", async () =
             expect(secretsIn(sources, secrets, [sb]), `after ${stage}`).toEqual([]);
         }
 
+        /** The JIT stack: the user, the group by id and by name assigned, admin consent, JIT_EXTRAS; then `extra`. */
+        const jitConfig = (extra: Record<string, unknown> = {}) =>
+            managedConfig(sb, "jit", {
+                assignedUsers: [userId],
+                assignedGroups: [groupId],
+                assignedGroupNames: [GROUP_NAME],
+                adminConsent: true,
+                ...JIT_EXTRAS,
+                ...extra,
+            });
+
         function expectOnlyKnownCalls() {
             expect(graph.unhandled, "requests the Graph stand-in has no handler for").toEqual([]);
             expect(graph.refusedConnects, "connections to hosts other than Entra ID and Graph").toEqual([]);
@@ -105,15 +116,7 @@ describe("a managed Entra app through the real engine and providers", async () =
             await sb.writeFile("/var/lib/standin/version", "2025.09.0+387.pro2 Workbench (Cucumberleaf Sunflower) for Ubuntu Jammy\n");
             before = await fingerprints(sb, MANAGED_FILES);
             e = await newStack(`managed${process.pid}`, undefined, { withProviders: true, env: graph.env() });
-            await e.stack.setAllConfig(
-                managedConfig(sb, "jit", {
-                    assignedUsers: [userId],
-                    assignedGroups: [groupId],
-                    assignedGroupNames: [GROUP_NAME],
-                    adminConsent: true,
-                    ...JIT_EXTRAS,
-                }),
-            );
+            await e.stack.setAllConfig(jitConfig());
         });
         afterAll(async () => {
             await Promise.all([sb?.stop(), graph?.stop()]);
@@ -219,16 +222,7 @@ describe("a managed Entra app through the real engine and providers", async () =
 
         it("replaces the client secret when its end date changes: the new one reaches the host before the old one goes", async () => {
             await sb.exec(": > /var/log/standin/systemctl.log");
-            await e.stack.setAllConfig(
-                managedConfig(sb, "jit", {
-                    assignedUsers: [userId],
-                    assignedGroups: [groupId],
-                    assignedGroupNames: [GROUP_NAME],
-                    adminConsent: true,
-                    secretGraceDays: 20,
-                    ...JIT_EXTRAS,
-                }),
-            );
+            await e.stack.setAllConfig(jitConfig({ secretGraceDays: 20 }));
             const up = await e.stack.up(watch.opts);
             expect(up.summary.result).toBe("succeeded");
             expect(up.summary.resourceChanges?.replace).toBe(1);
@@ -251,16 +245,7 @@ describe("a managed Entra app through the real engine and providers", async () =
             const second = graph.addUser("Grace Hopper");
             const writes = graph.writes().length;
             const connections = await sshConnections(sb);
-            await e.stack.setAllConfig(
-                managedConfig(sb, "jit", {
-                    assignedUsers: [userId, second],
-                    assignedGroups: [groupId],
-                    assignedGroupNames: [GROUP_NAME],
-                    adminConsent: true,
-                    secretGraceDays: 20,
-                    ...JIT_EXTRAS,
-                }),
-            );
+            await e.stack.setAllConfig(jitConfig({ assignedUsers: [userId, second], secretGraceDays: 20 }));
             const up = await e.stack.up(watch.opts);
             expect(Object.fromEntries(Object.entries(up.summary.resourceChanges ?? {}).filter(([k]) => k !== "same"))).toEqual({ create: 1 });
             const added = graph.writes().slice(writes);
